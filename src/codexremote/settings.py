@@ -1,0 +1,94 @@
+"""The companion's settings: one typed model, every field documented.
+
+Values come from (highest first) CLI flags, ``CODEXREMOTE_<FIELD>`` environment
+variables, then the defaults below. ``docs/settings.md`` is checked against this
+model by a test, so a new field needs a line there too.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ENV_PREFIX = "CODEXREMOTE_"
+DEFAULT_PORT = 8787  # the original iOS app's default port
+
+
+def default_state_dir() -> Path:
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "codexremote"
+
+
+def default_codex_home() -> Path:
+    return Path(os.environ.get("CODEX_HOME") or Path.home() / ".codex")
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    host: str = Field("127.0.0.1", description="Address to bind the HTTP/WebSocket server to.")
+    port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="TCP port to listen on.")
+    tls_cert: Path | None = Field(None, description="PEM certificate; with tls_key serves https/wss.")
+    tls_key: Path | None = Field(None, description="PEM private key matching tls_cert.")
+    insecure_http: bool = Field(
+        False, description="Allow plain http on a non-loopback, non-tailnet address (logged)."
+    )
+    advertise_host: str | None = Field(
+        None, description="Host name put in pairing links (default: tailnet name or bind address)."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list, description="Extra Host header values to accept (SEC-02)."
+    )
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Private (0700) directory for device tokens and approval preferences.",
+    )
+    codex_bin: str | None = Field(
+        None, description="Path of the codex binary (default: `codex` on PATH)."
+    )
+    codex_home: Path = Field(
+        default_factory=default_codex_home,
+        description="CODEX_HOME of the codex installation we drive (config.toml, sessions).",
+    )
+    log_level: Literal["debug", "info", "warning", "error"] = Field(
+        "info", description="Companion log level."
+    )
+    confirmer: Literal["auto", "macos", "linux-dialog", "terminal", "socket"] = Field(
+        "auto", description="How pairing requests are confirmed on this computer (SEC-08)."
+    )
+    pairing_confirm_timeout_s: float = Field(
+        18.0, gt=0, le=19.0, description="Local confirmation window; below the app's 20 s timeout."
+    )
+    git_commit_hooks: bool = Field(
+        False, description="Run the repository's commit hooks for commits made from the phone."
+    )
+
+    @property
+    def tls_enabled(self) -> bool:
+        return self.tls_cert is not None and self.tls_key is not None
+
+    @property
+    def scheme(self) -> Literal["http", "https"]:
+        return "https" if self.tls_enabled else "http"
+
+
+def settings_from_env(overrides: dict[str, Any] | None = None) -> Settings:
+    """Build settings from ``CODEXREMOTE_*`` variables, then apply non-None overrides."""
+    values: dict[str, Any] = {}
+    for name, field in Settings.model_fields.items():
+        raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is None:
+            continue
+        if field.annotation is bool:
+            values[name] = raw.strip().lower() in {"1", "true", "yes", "on"}
+        elif name == "allowed_hosts":
+            values[name] = [item.strip() for item in raw.split(",") if item.strip()]
+        else:
+            values[name] = raw
+    for key, value in (overrides or {}).items():
+        if value is not None:
+            values[key] = value
+    return Settings(**values)
