@@ -1,0 +1,1 @@
+"""Bridge to the real ``codex app-server``: transport, dispatcher, supervisor."""

@@ -1,0 +1,1 @@
+"""In-process event bus with sequence numbers and a bounded replay buffer."""
