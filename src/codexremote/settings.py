@@ -31,7 +31,9 @@ class Settings(BaseModel):
 
     host: str = Field("127.0.0.1", description="Address to bind the HTTP/WebSocket server to.")
     port: int = Field(DEFAULT_PORT, ge=0, le=65535, description="TCP port to listen on.")
-    tls_cert: Path | None = Field(None, description="PEM certificate; with tls_key serves https/wss.")
+    tls_cert: Path | None = Field(
+        None, description="PEM certificate; with tls_key serves https/wss."
+    )
     tls_key: Path | None = Field(None, description="PEM private key matching tls_cert.")
     insecure_http: bool = Field(
         False, description="Allow plain http on a non-loopback, non-tailnet address (logged)."

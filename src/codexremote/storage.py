@@ -38,7 +38,8 @@ def check_private(path: Path, expected_mode: int) -> None:
     mode = stat.S_IMODE(path.stat().st_mode)
     if mode & 0o077:
         raise InsecurePermissions(
-            f"{path} has mode {mode:o}; expected {expected_mode:o} (run: chmod {expected_mode:o} {path})"
+            f"{path} has mode {mode:o}; expected {expected_mode:o} "
+            f"(run: chmod {expected_mode:o} {path})"
         )
 
 

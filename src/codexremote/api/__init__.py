@@ -1,0 +1,1 @@
+"""HTTP and WebSocket transport: routes, auth, schemas, errors. Calls domain code only."""

@@ -1,0 +1,119 @@
+"""``codexremote doctor``: one line per check, with a fix hint, non-zero on failure."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tomllib
+from dataclasses import dataclass
+
+from codexremote.launcher import CodexNotFound, resolve_codex_bin
+from codexremote.netcheck import UnsafeBind, check_bind_policy, port_available
+from codexremote.settings import Settings
+
+VERSION_TIMEOUT_S = 10.0
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+    def line(self) -> str:
+        mark = "ok  " if self.ok else "FAIL"
+        hint = f" (fix: {self.fix})" if (self.fix and not self.ok) else ""
+        return f"{mark} {self.name}: {self.detail}{hint}"
+
+
+def check_codex(settings: Settings) -> Check:
+    try:
+        binary = resolve_codex_bin(settings)
+    except CodexNotFound as exc:
+        return Check("codex", False, str(exc), "npm install -g @openai/codex")
+    try:
+        out = subprocess.run(
+            [binary, "--version"], capture_output=True, text=True, timeout=VERSION_TIMEOUT_S
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return Check("codex", False, f"{binary} did not run: {exc}", "reinstall codex")
+    if out.returncode != 0:
+        return Check("codex", False, f"{binary} --version failed", "reinstall codex")
+    return Check("codex", True, f"{out.stdout.strip()} at {binary}")
+
+
+def check_codex_home(settings: Settings) -> Check:
+    home = settings.codex_home
+    if not home.exists():
+        return Check("codex home", True, f"{home} does not exist yet (codex creates it)")
+    if not os.access(home, os.R_OK | os.W_OK | os.X_OK):
+        return Check("codex home", False, f"{home} is not readable/writable", f"chmod u+rwx {home}")
+    config = home / "config.toml"
+    if config.exists():
+        try:
+            tomllib.loads(config.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError, OSError) as exc:
+            return Check("config.toml", False, f"{config} does not parse: {exc}", "fix the file")
+        return Check("codex home", True, f"{home}, config.toml parses")
+    return Check("codex home", True, f"{home} (no config.toml)")
+
+
+def check_git() -> Check:
+    git = shutil.which("git")
+    if git is None:
+        return Check("git", False, "git is not on PATH", "install git")
+    return Check("git", True, git)
+
+
+def check_state_dir(settings: Settings) -> Check:
+    state = settings.state_dir
+    if not state.exists():
+        return Check("state dir", True, f"{state} will be created with mode 700")
+    mode = stat.S_IMODE(state.stat().st_mode)
+    if mode & 0o077:
+        return Check("state dir", False, f"{state} has mode {mode:o}", f"chmod 700 {state}")
+    return Check("state dir", True, f"{state} (mode {mode:o})")
+
+
+def check_port(settings: Settings) -> Check:
+    if port_available(settings.host, settings.port):
+        return Check("port", True, f"{settings.host}:{settings.port} is free")
+    return Check(
+        "port",
+        False,
+        f"{settings.host}:{settings.port} is in use",
+        "stop the other process or pass --port",
+    )
+
+
+def check_transport(settings: Settings) -> Check:
+    if (settings.tls_cert is None) != (settings.tls_key is None):
+        return Check("tls", False, "only one of --tls-cert/--tls-key given", "pass both")
+    for path in (settings.tls_cert, settings.tls_key):
+        if path is not None and not os.access(path, os.R_OK):
+            return Check("tls", False, f"{path} is not readable", "check the path")
+    try:
+        warning = check_bind_policy(
+            settings.host, tls=settings.tls_enabled, insecure_http=settings.insecure_http
+        )
+    except UnsafeBind as exc:
+        return Check("transport", False, str(exc), "use TLS or a loopback/tailnet address")
+    detail = f"{settings.scheme} on {settings.host}"
+    return Check("transport", True, detail + (f" (warning: {warning})" if warning else ""))
+
+
+def run_doctor(settings: Settings) -> int:
+    checks = [
+        check_codex(settings),
+        check_codex_home(settings),
+        check_git(),
+        check_state_dir(settings),
+        check_port(settings),
+        check_transport(settings),
+    ]
+    for check in checks:
+        print(check.line())
+    return 0 if all(check.ok for check in checks) else 1
