@@ -156,6 +156,8 @@ class FakeModel:
             await self._handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError):
             pass  # client went away or sent garbage: nothing to answer
+        except asyncio.CancelledError:
+            pass  # stop(): end quietly (asyncio would log a cancelled connection callback)
         finally:
             self._tasks.discard(task)
             writer.close()
