@@ -61,15 +61,24 @@ GenerationListener = Callable[[int], None]
 ServerRequestSink = Callable[[IncomingRequest], Awaitable[None]]
 
 
-def backoff_delay(failures: int, rng: random.Random | None = None) -> float:
-    base = min(BACKOFF_MAX_S, BACKOFF_INITIAL_S * float(2 ** max(0, failures - 1)))
+def backoff_delay(
+    failures: int, rng: random.Random | None = None, initial: float = BACKOFF_INITIAL_S
+) -> float:
+    base = min(BACKOFF_MAX_S, initial * float(2 ** max(0, failures - 1)))
     jitter: float = (rng or random).uniform(-BACKOFF_JITTER, BACKOFF_JITTER)
     return base * (1.0 + jitter)
 
 
 class AppServerSupervisor:
-    def __init__(self, launcher: Launcher, *, client_name: str = "codexremote") -> None:
+    def __init__(
+        self,
+        launcher: Launcher,
+        *,
+        client_name: str = "codexremote",
+        backoff_initial: float = BACKOFF_INITIAL_S,
+    ) -> None:
         self._launcher = launcher
+        self._backoff_initial = backoff_initial
         self._client_name = client_name
         self.state: State = "stopped"
         self.generation = 0
@@ -238,7 +247,7 @@ class AppServerSupervisor:
                 return
             self._set_state("restarting")
             self.restarts += 1
-            delay = backoff_delay(self.consecutive_failures)
+            delay = backoff_delay(self.consecutive_failures, initial=self._backoff_initial)
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)

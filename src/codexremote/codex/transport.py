@@ -26,6 +26,7 @@ READ_CHUNK_BYTES = 256 * 1024
 STDERR_TAIL_LINES = 50  # kept for /health when the child is dead
 STDIN_CLOSE_GRACE_S = 2.0  # REL-03: after closing stdin, wait this long for a clean exit
 TERM_GRACE_S = 2.0  # REL-03: after SIGTERM to the process group, wait before SIGKILL
+EXIT_POLL_S = 0.1  # REL-01: child exit is noticed within this (well under 1 s)
 
 
 class Transport(Protocol):
@@ -164,11 +165,16 @@ class StdioTransport:
             await self._stderr_task
 
     async def wait_exit(self) -> int | None:
-        return await self.process.wait()
+        # Poll the return code: ``Process.wait()`` also waits for the pipes to close,
+        # which a surviving grandchild (e.g. the native binary behind the npm
+        # launcher) can hold open for ever.
+        while self.process.returncode is None:  # noqa: ASYNC110
+            await asyncio.sleep(EXIT_POLL_S)
+        return self.process.returncode
 
     async def _wait(self, timeout: float) -> bool:
         try:
-            await asyncio.wait_for(self.process.wait(), timeout)
+            await asyncio.wait_for(self.wait_exit(), timeout)
         except TimeoutError:
             return False
         return True

@@ -1,0 +1,68 @@
+"""Device-token auth for REST routes (SEC-04, SEC-05, SEC-18).
+
+Every router except the allowlisted public ones is built with
+``dependencies=[Depends(require_device)]``; a test enumerates the app's routes
+and fails on any route that is neither guarded nor on :data:`PUBLIC_PATHS`.
+Error strings follow the original companion (wire-api.md 3). Failed tokens are
+rate-limited per client address (429 + Retry-After). Client addresses come from
+the socket, never from forwarding headers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+from fastapi import Request
+
+from codexremote.errors import Unauthorized
+
+PUBLIC_PATHS = frozenset(
+    {
+        "/health",
+        "/v1/pairing/request",
+        "/v1/pairing/confirm",
+        "/",
+        "/app/{path:path}",
+        "/manifest.webmanifest",
+        "/sw.js",
+    }
+)
+MAX_TOKEN_CHARS = 256
+
+
+class FailureLimiter(Protocol):
+    def check(self, key: str) -> None:
+        """Raise TooManyRequests while ``key`` is locked out."""
+
+    def record_failure(self, key: str) -> None: ...
+
+
+Verifier = Callable[[str], str | None]  # token → device id (None if unknown/revoked)
+
+
+def client_key(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def device_dependency(
+    verify: Verifier, limiter: FailureLimiter
+) -> Callable[[Request], Awaitable[str]]:
+    async def require_device(request: Request) -> str:
+        key = client_key(request)
+        limiter.check(key)
+        header = request.headers.get("authorization")
+        if header is None or not header[:7].lower() == "bearer ":
+            raise Unauthorized("Missing bearer token")
+        token = header[7:].strip()
+        if not token:
+            raise Unauthorized("Invalid bearer token")
+        device_id = verify(token) if len(token) <= MAX_TOKEN_CHARS else None
+        if device_id is None:
+            limiter.record_failure(key)
+            raise Unauthorized("Invalid token")
+        request.state.device_id = device_id
+        return device_id
+
+    require_device.__name__ = "require_device"
+    return require_device

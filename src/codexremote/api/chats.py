@@ -1,0 +1,74 @@
+"""Drawer and chat routes (wire-api.md 4.7-4.17): transport only."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from codexremote.api.common import Envelope, checked_project_id, read_object
+from codexremote.chats.models import (
+    Activation,
+    ChatThread,
+    Project,
+    RunState,
+    SendResult,
+    SteerResult,
+    StopResult,
+)
+from codexremote.chats.service import RUN_STATE_ERROR, ChatService
+from codexremote.errors import BadGateway, CodexRemoteError
+
+
+def chats_router(
+    chats: ChatService, require_device: Callable[[Request], Awaitable[str]]
+) -> APIRouter:
+    router = APIRouter(prefix="/v1", dependencies=[Depends(require_device)], tags=["chats"])
+
+    @router.get("/projects", response_model=Envelope[list[Project]])
+    async def list_projects() -> Any:
+        await chats.directory.ensure_loaded()
+        return {"data": chats.directory.projects()}
+
+    @router.get("/chats", response_model=Envelope[list[ChatThread]])
+    async def list_chats(project_id: str | None = Query(None, alias="projectId")) -> Any:
+        if project_id is not None:
+            await chats.require_project_cwd(checked_project_id(project_id))
+        else:
+            await chats.directory.ensure_loaded()
+        return {"data": chats.directory.chats(project_id)}
+
+    @router.post("/chats", status_code=201, response_model=Envelope[ChatThread])
+    async def create_chat(request: Request) -> Any:
+        body = await read_object(request)
+        return {"data": await chats.create(body.get("cwd"), body.get("model"))}
+
+    @router.post("/chats/{chat_id}/activate", response_model=Envelope[Activation])
+    async def activate(chat_id: str) -> Any:
+        return {"data": await chats.activate(chat_id)}
+
+    @router.get("/chats/{chat_id}/run-state", response_model=Envelope[RunState])
+    async def run_state(chat_id: str) -> Any:
+        try:
+            return {"data": await chats.run_state(chat_id)}
+        except CodexRemoteError as exc:
+            if exc.status >= 500 and RUN_STATE_ERROR not in exc.message:
+                raise BadGateway(f"{RUN_STATE_ERROR}: {exc.message}", code=exc.code) from exc
+            raise
+
+    @router.post("/chats/{chat_id}/messages", status_code=202, response_model=Envelope[SendResult])
+    async def send_message(chat_id: str, request: Request) -> Any:
+        body = await read_object(request)
+        return {"data": await chats.send(chat_id, body)}
+
+    @router.post("/chats/{chat_id}/steer", status_code=202, response_model=Envelope[SteerResult])
+    async def steer(chat_id: str, request: Request) -> Any:
+        body = await read_object(request)
+        return {"data": await chats.steer(chat_id, body)}
+
+    @router.post("/chats/{chat_id}/stop", response_model=Envelope[StopResult])
+    async def stop(chat_id: str) -> Any:
+        return {"data": await chats.stop(chat_id)}
+
+    return router

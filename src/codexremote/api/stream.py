@@ -1,0 +1,271 @@
+"""``/v1/stream``: the live WebSocket (wire-api.md 5; REL-05, REL-06, REL-07, SEC-09, SEC-10).
+
+Handshake: the original app sends ``Authorization: Bearer`` on the upgrade and a
+``chatId`` query. Browsers cannot set headers, so a socket without one is
+accepted and must send ``{"type": "auth", "token": ...}`` as its first message
+within ``AUTH_TIMEOUT_S`` (the token never travels in the URL).
+
+Resume: ``lastSeq`` (query, or in the auth/first message) replays every missed
+event from the bus, or sends one ``resync`` event when the gap is too old. Open
+approvals are re-sent on every (re)connect. Each client has a bounded queue; a
+client that cannot keep up is closed with 1013 without slowing the others.
+Without ``chatId`` a socket receives every chat's events (our clients only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.websockets import WebSocketState
+
+from codexremote.events.bus import TOO_OLD, EventBus, StreamEvent
+
+log = logging.getLogger("codexremote.stream")
+
+AUTH_TIMEOUT_S = 10.0  # first-message auth window for browsers
+CLIENT_QUEUE_MAX = 10_000  # events buffered per client before it is dropped (REL-05)
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+CLOSE_GOING_AWAY = 1001
+MAX_INBOUND_PER_MINUTE = 120  # SEC-10: control messages are rare
+
+Authenticator = Callable[[str], str | None]  # token → device id
+PendingApprovals = Callable[[str | None], list[dict[str, Any]]]  # chat (None=all) → approvals
+
+
+class AuthMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["auth"]
+    token: str = Field(min_length=1, max_length=256)
+    lastSeq: int | None = Field(None, ge=0)
+    chatId: str | None = Field(None, max_length=128)
+
+
+class ResumeMessage(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["resume", "ping"]
+    lastSeq: int | None = Field(None, ge=0)
+
+
+@dataclass(eq=False)
+class StreamClient:
+    websocket: WebSocket
+    device_id: str
+    chat_id: str | None
+    queue: asyncio.Queue[StreamEvent] = field(
+        default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_MAX)
+    )
+    overflowed: bool = False
+    closing: bool = False
+
+    def wants(self, event: StreamEvent) -> bool:
+        return self.chat_id is None or event.chat_id in (self.chat_id, "")
+
+
+class StreamHub:
+    """Every open stream socket, by device, so revocation and shutdown reach them."""
+
+    def __init__(self, bus: EventBus) -> None:
+        self.bus = bus
+        self.clients: set[StreamClient] = set()
+
+    def by_device(self, device_id: str) -> list[StreamClient]:
+        return [c for c in self.clients if c.device_id == device_id]
+
+    async def close_device(self, device_id: str, reason: str = "device revoked") -> int:
+        clients = self.by_device(device_id)
+        await asyncio.gather(*(self._close(c, CLOSE_POLICY, reason) for c in clients))
+        return len(clients)
+
+    async def close_all(self, code: int = CLOSE_GOING_AWAY, reason: str = "shutting down") -> None:
+        await asyncio.gather(*(self._close(c, code, reason) for c in list(self.clients)))
+
+    @staticmethod
+    async def _close(client: StreamClient, code: int, reason: str) -> None:
+        client.closing = True
+        with contextlib.suppress(Exception):
+            await client.websocket.close(code=code, reason=reason)
+
+
+def resync_event(chat_id: str | None, last_seq: int, bus: EventBus) -> str:
+    return json.dumps(
+        {
+            "event": "resync",
+            "chatId": chat_id or "",
+            "payload": {"reason": "gap_too_old", "lastSeq": last_seq, "currentSeq": bus.last_seq},
+            "timestamp": int(time.time() * 1000),
+            "seq": bus.last_seq,
+        },
+        separators=(",", ":"),
+    )
+
+
+def approval_frame(chat_id: str, approval: dict[str, Any], seq: int) -> str:
+    return json.dumps(
+        {
+            "event": "approval_required",
+            "chatId": chat_id,
+            "payload": approval,
+            "timestamp": int(time.time() * 1000),
+            "seq": seq,
+        },
+        separators=(",", ":"),
+    )
+
+
+def _bearer(websocket: WebSocket) -> str | None:
+    header = websocket.headers.get("authorization")
+    if header is None:
+        return None
+    if not header.startswith("Bearer "):
+        return ""
+    return header[len("Bearer ") :].strip()
+
+
+def _int_or_none(value: str | None) -> int | None:
+    if value is None or not value.isdigit() or len(value) > 18:
+        return None
+    return int(value)
+
+
+def stream_router(
+    hub: StreamHub, authenticate: Authenticator, pending_approvals: PendingApprovals
+) -> APIRouter:
+    router = APIRouter()
+
+    @router.websocket("/v1/stream")
+    async def stream(websocket: WebSocket) -> None:
+        chat_id = websocket.query_params.get("chatId") or None
+        last_seq = _int_or_none(websocket.query_params.get("lastSeq"))
+        if chat_id is not None and len(chat_id) > 128:
+            await websocket.close(code=CLOSE_POLICY)
+            return
+        token = _bearer(websocket)
+        device_id: str | None = None
+        if token is not None:
+            device_id = authenticate(token) if token else None
+            if device_id is None:
+                await websocket.close(code=CLOSE_POLICY)  # before accept → 403
+                return
+        await websocket.accept()
+        if device_id is None:
+            auth = await _first_message_auth(websocket)
+            device_id = authenticate(auth.token) if auth is not None else None
+            if auth is None or device_id is None:
+                await websocket.close(code=CLOSE_POLICY, reason="authentication failed")
+                return
+            chat_id = auth.chatId or chat_id
+            last_seq = auth.lastSeq if auth.lastSeq is not None else last_seq
+        client = StreamClient(websocket, device_id, chat_id)
+        await _serve(hub, client, last_seq, pending_approvals)
+
+    return router
+
+
+async def _first_message_auth(websocket: WebSocket) -> AuthMessage | None:
+    try:
+        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
+        return AuthMessage.model_validate_json(raw)
+    except (TimeoutError, ValidationError, WebSocketDisconnect, KeyError, RuntimeError):
+        return None
+
+
+async def _serve(
+    hub: StreamHub, client: StreamClient, last_seq: int | None, pending: PendingApprovals
+) -> None:
+    websocket = client.websocket
+
+    def on_event(event: StreamEvent) -> None:
+        if client.overflowed or not client.wants(event):
+            return
+        try:
+            client.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            client.overflowed = True
+            log.warning("stream client too slow; closing it (queue full)")
+            asyncio.get_running_loop().create_task(
+                hub._close(client, CLOSE_TRY_AGAIN, "client too slow")
+            )
+
+    unsubscribe = hub.bus.subscribe(on_event)
+    hub.clients.add(client)
+    receiver = asyncio.create_task(_receive_loop(client))
+    try:
+        sent_upto = await _send_backlog(hub.bus, client, last_seq, pending)
+        while not client.closing:
+            getter = asyncio.create_task(client.queue.get())
+            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            event = getter.result()
+            if event.seq <= sent_upto:
+                continue
+            await websocket.send_text(event.text())
+    except (WebSocketDisconnect, RuntimeError, OSError):
+        pass
+    finally:
+        unsubscribe()
+        hub.clients.discard(client)
+        receiver.cancel()
+        with contextlib.suppress(BaseException):
+            await receiver
+        if websocket.application_state != WebSocketState.DISCONNECTED:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=CLOSE_GOING_AWAY)
+
+
+async def _send_backlog(
+    bus: EventBus, client: StreamClient, last_seq: int | None, pending: PendingApprovals
+) -> int:
+    """Replay (or resync), then open approvals; returns the highest seq sent."""
+    websocket = client.websocket
+    sent_upto = bus.last_seq if last_seq is None else last_seq
+    if last_seq is not None:
+        replay = bus.replay_since(last_seq)
+        if replay is TOO_OLD:
+            await websocket.send_text(resync_event(client.chat_id, last_seq, bus))
+            sent_upto = bus.last_seq
+        elif isinstance(replay, list):
+            for event in replay:
+                if client.wants(event):
+                    await websocket.send_text(event.text())
+                sent_upto = max(sent_upto, event.seq)
+    approvals = pending(client.chat_id)
+    if client.chat_id is not None:
+        approvals = approvals[:1]  # the original app shows the newest one
+    for approval in approvals:
+        chat = str(approval.get("chatId") or client.chat_id or "")
+        await websocket.send_text(approval_frame(chat, approval, sent_upto))
+    return sent_upto
+
+
+async def _receive_loop(client: StreamClient) -> None:
+    """Reads control messages (resume/ping); anything else is ignored, floods close."""
+    window_start = time.monotonic()
+    count = 0
+    while True:
+        message = await client.websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        count += 1
+        now = time.monotonic()
+        if now - window_start > 60:
+            window_start, count = now, 1
+        if count > MAX_INBOUND_PER_MINUTE:
+            await client.websocket.close(code=CLOSE_POLICY, reason="too many messages")
+            return
+        text = message.get("text")
+        if not isinstance(text, str):
+            continue
+        with contextlib.suppress(ValidationError):
+            ResumeMessage.model_validate_json(text)

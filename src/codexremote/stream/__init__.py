@@ -1,0 +1,1 @@
+"""From app-server notifications to stream events (the transport lives in api/stream.py)."""

@@ -1,0 +1,222 @@
+"""The supervisor against the real codex app-server, and the fake one for failures."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from codexremote.codex.errors import AppServerGone, AppServerUnavailable, RequestTimeout
+from codexremote.codex.supervisor import MAX_FAST_FAILURES, AppServerSupervisor
+from codexremote.codex.transport import StdioTransport, Transport
+from codexremote.launcher import app_server_launcher
+
+FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
+
+
+def fake_launcher(**knobs: str):
+    env = {**os.environ, **knobs}
+
+    async def launch() -> Transport:
+        return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], env)
+
+    return launch
+
+
+async def wait_for(predicate, timeout: float = 10.0, step: float = 0.01) -> float:
+    start = time.monotonic()
+    while not predicate():
+        if time.monotonic() - start > timeout:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(step)
+    return time.monotonic() - start
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@pytest.mark.integration
+async def test_initialize_and_stream_a_turn_with_the_real_app_server(
+    codex_bin: Path, codex_env: dict[str, str], git_repo: Path
+) -> None:
+    supervisor = AppServerSupervisor(app_server_launcher(str(codex_bin), codex_env))
+    events: list[tuple[str, dict[str, Any]]] = []
+    supervisor.add_notification_handler(lambda m, p: events.append((m, p)))
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(30)
+        assert supervisor.codex_version == "0.169.0"
+        started = await supervisor.request("thread/start", {"cwd": str(git_repo)})
+        thread_id = started["thread"]["id"]
+        turn = await supervisor.request(
+            "turn/start", {"threadId": thread_id, "input": [{"type": "text", "text": "hello"}]}
+        )
+        turn_id = turn["turn"]["id"]
+        await wait_for(
+            lambda: any(m == "turn/completed" and p["turn"]["id"] == turn_id for m, p in events),
+            timeout=30,
+        )
+        methods = [m for m, _ in events]
+        assert methods.index("turn/started") < methods.index("item/agentMessage/delta")
+        assert methods.index("item/agentMessage/delta") < methods.index("turn/completed")
+        completed = next(p for m, p in events if m == "turn/completed")
+        assert completed["turn"]["status"] == "completed"
+    finally:
+        await supervisor.stop()
+    assert supervisor.state == "stopped"
+
+
+@pytest.mark.integration
+async def test_rel01_kill_9_mid_turn_restarts_and_fails_inflight(
+    codex_bin: Path, codex_env: dict[str, str], git_repo: Path
+) -> None:
+    transports: list[StdioTransport] = []
+    real = app_server_launcher(str(codex_bin), codex_env)
+
+    async def launch() -> Transport:
+        transport = await real()
+        assert isinstance(transport, StdioTransport)
+        transports.append(transport)
+        return transport
+
+    supervisor = AppServerSupervisor(launch, backoff_initial=0.1)
+    generations: list[int] = []
+    supervisor.add_generation_listener(generations.append)
+    deltas: list[str] = []
+    supervisor.add_notification_handler(
+        lambda m, p: deltas.append(p["delta"]) if m == "item/agentMessage/delta" else None
+    )
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(30)
+        thread = await supervisor.request("thread/start", {"cwd": str(git_repo)})
+        await supervisor.request(
+            "turn/start",
+            {
+                "threadId": thread["thread"]["id"],
+                "input": [{"type": "text", "text": "slow-answer 200"}],
+            },
+        )
+        await wait_for(lambda: len(deltas) >= 3, timeout=20)
+        first = transports[0]
+        os.kill(first.pid, signal.SIGKILL)
+        detected = await wait_for(lambda: supervisor.state != "ready", timeout=5)
+        assert detected <= 1.0, f"exit detected after {detected:.2f}s"
+        assert supervisor.health()["state"] == "restarting"
+        restart = await wait_for(lambda: supervisor.state == "ready", timeout=20)
+        assert restart <= 5.0
+        assert supervisor.generation == 2
+        assert generations == [2]
+        # The new child works.
+        again = await supervisor.request("thread/start", {"cwd": str(git_repo)})
+        assert again["thread"]["id"]
+        # No orphans of the killed generation.
+        await wait_for(lambda: not alive(first.pid), timeout=5)
+    finally:
+        await supervisor.stop()
+    for transport in transports:
+        assert transport.process.returncode is not None
+
+
+async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
+    supervisor = AppServerSupervisor(fake_launcher(FAKE_FAIL_ON_START="1"), backoff_initial=0.02)
+    await supervisor.start()
+    try:
+        await wait_for(lambda: supervisor.state == "dead", timeout=15)
+        assert supervisor.spawns == MAX_FAST_FAILURES
+        health = supervisor.health()
+        assert health["state"] == "dead"
+        assert health["lastError"]
+        assert any("fail" in line.lower() for line in health["lastStderr"])
+        await asyncio.sleep(0.3)
+        assert supervisor.spawns == MAX_FAST_FAILURES  # no spinning after dead
+        with pytest.raises(AppServerUnavailable):
+            await supervisor.request("thread/list", {})
+    finally:
+        await supervisor.stop()
+
+
+async def test_rel02_crash_fails_inflight_requests_within_a_second() -> None:
+    supervisor = AppServerSupervisor(fake_launcher(FAKE_HANG="1"), backoff_initial=0.05)
+    transports: list[Any] = []
+    original = supervisor._launcher
+
+    async def launch() -> Transport:
+        transport = await original()
+        transports.append(transport)
+        return transport
+
+    supervisor._launcher = launch
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        calls = [asyncio.create_task(supervisor.request("thread/list", {})) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        os.kill(transports[0].pid, signal.SIGKILL)
+        started = time.monotonic()
+        results = await asyncio.gather(*calls, return_exceptions=True)
+        assert time.monotonic() - started <= 1.0
+        assert all(isinstance(r, AppServerGone) for r in results)
+        await wait_for(lambda: supervisor.generation == 2 and supervisor.state == "ready")
+    finally:
+        await supervisor.stop()
+
+
+async def test_rel03_hung_child_request_times_out_and_shutdown_is_bounded() -> None:
+    supervisor = AppServerSupervisor(fake_launcher(FAKE_HANG="1", FAKE_IGNORE_SIGTERM="1"))
+    transports: list[Any] = []
+    original = supervisor._launcher
+
+    async def launch() -> Transport:
+        transport = await original()
+        transports.append(transport)
+        return transport
+
+    supervisor._launcher = launch
+    await supervisor.start()
+    assert await supervisor.wait_ready(10)
+    with pytest.raises(RequestTimeout):
+        await supervisor.request("thread/list", {}, timeout=0.2)
+    started = time.monotonic()
+    await supervisor.stop()
+    assert time.monotonic() - started <= 4.5
+    assert transports[0].process.returncode is not None
+    assert not alive(transports[0].pid)
+
+
+async def test_rel04_garbage_and_oversize_lines_do_not_kill_the_reader() -> None:
+    supervisor = AppServerSupervisor(
+        fake_launcher(FAKE_GARBAGE_LINE="1", FAKE_OVERSIZE_LINE=str(40 * 1024 * 1024))
+    )
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        await asyncio.sleep(0.5)
+        result = await supervisor.request("thread/start", {"cwd": "/"}, timeout=10)
+        assert result["thread"]["id"]
+        assert supervisor.health()["malformedLines"] >= 1
+        assert supervisor.state == "ready"
+    finally:
+        await supervisor.stop()
+
+
+async def test_rel05_overloaded_is_retried_with_backoff() -> None:
+    supervisor = AppServerSupervisor(fake_launcher(FAKE_OVERLOADED="2"))
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        result = await supervisor.request("thread/start", {"cwd": "/"})
+        assert result["thread"]["id"]
+    finally:
+        await supervisor.stop()
