@@ -1,0 +1,227 @@
+"""The single way we run git (SEC-14, REL-11).
+
+Every git process:
+
+- is an argv list (never a shell) with an explicit, minimal environment: PATH, HOME,
+  LANG/LC_ALL=C (stable English messages), GIT_TERMINAL_PROMPT=0, GIT_OPTIONAL_LOCKS=0,
+  and XDG_CONFIG_HOME when set; nothing else is inherited (no GIT_DIR, GIT_INDEX_FILE...);
+- starts ``git --no-pager --no-optional-locks -c core.fsmonitor=false
+  -c core.hooksPath=/dev/null -C <cwd>``: no fsmonitor daemon or hook script from the
+  repository runs, and reads never take ``index.lock``. ``/dev/null`` is used instead of an
+  empty value because git would turn an empty hooks path into ``/<hook-name>``;
+- runs in its own process group with a timeout; on expiry the whole group is killed
+  (writes get SIGTERM first so git can remove its lock files) and GitTimeout is raised;
+- has its output capped: past ``max_output`` bytes the rest is dropped, the process is
+  stopped and ``truncated`` is set;
+- holds its repository's asyncio lock: one git process per repository at a time, so our
+  reads never race each other or our own writes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import weakref
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from codexremote.errors import ServiceUnavailable
+
+# Per-command timeout for reads (the original's 4 s, wire-api 8.2).
+GIT_TIMEOUT_S = 4.0
+# Output cap per command (the original's 4 MiB maxBuffer, wire-api 8.2).
+GIT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+# stderr is only used for error messages.
+GIT_MAX_STDERR_BYTES = 64 * 1024
+# After SIGTERM, how long a writing git gets to remove its lock files before SIGKILL.
+GIT_TERM_GRACE_S = 2.0
+# Where hooks are looked up: a path under which no hook can ever exist.
+HOOKS_DISABLED_PATH = os.devnull
+READ_CHUNK = 64 * 1024
+
+# Environment variables passed through from the companion's own environment.
+ENV_PASSTHROUGH = ("PATH", "HOME", "XDG_CONFIG_HOME")
+DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
+
+
+class GitTimeout(ServiceUnavailable):
+    """git did not finish in time and was killed."""
+
+
+@dataclass(frozen=True)
+class GitResult:
+    returncode: int
+    stdout: str
+    stderr: str
+    truncated: bool
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.truncated
+
+    def message(self, args: Sequence[str]) -> str:
+        """git's own explanation (stderr, else stdout), for error messages."""
+        text = self.stderr.strip() or self.stdout.strip()
+        return text or f"git {' '.join(args[:2])} failed"
+
+
+def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = {name: os.environ[name] for name in ENV_PASSTHROUGH if os.environ.get(name)}
+    env.setdefault("PATH", DEFAULT_PATH)
+    env.update(
+        {
+            "LANG": "C",
+            "LC_ALL": "C",
+            "GIT_TERMINAL_PROMPT": "0",
+            "GIT_OPTIONAL_LOCKS": "0",
+        }
+    )
+    if extra:
+        env.update(extra)
+    return env
+
+
+def git_argv(
+    cwd: Path, args: Sequence[str], *, allow_hooks: bool = False, config: Sequence[str] = ()
+) -> list[str]:
+    """The full argv: hardening options, extra ``-c`` values (``config``), ``-C cwd``, args."""
+    argv = ["git", "--no-pager", "--no-optional-locks", "-c", "core.fsmonitor=false"]
+    if not allow_hooks:
+        argv += ["-c", f"core.hooksPath={HOOKS_DISABLED_PATH}"]
+    for item in config:
+        argv += ["-c", item]
+    return [*argv, "-C", str(cwd), *args]
+
+
+async def run_git(
+    cwd: Path,
+    args: Sequence[str],
+    *,
+    timeout: float = GIT_TIMEOUT_S,
+    max_output: int = GIT_MAX_OUTPUT_BYTES,
+    env_extra: Mapping[str, str] | None = None,
+    stdin: bytes | None = None,
+    allow_hooks: bool = False,
+    config: Sequence[str] = (),
+    graceful: bool = False,
+) -> GitResult:
+    """Run one hardened git command in ``cwd`` (see the module docstring).
+
+    ``allow_hooks`` drops the hooksPath override (commit with hooks enabled only);
+    ``graceful`` is for commands that write (SIGTERM before SIGKILL on timeout).
+    Raises GitTimeout (503) on timeout.
+    """
+    argv = git_argv(cwd, args, allow_hooks=allow_hooks, config=config)
+    async with repo_lock(cwd):
+        proc = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=git_env(env_extra),
+            start_new_session=True,
+        )
+        try:
+            async with asyncio.timeout(timeout):
+                return await _communicate(proc, stdin, max_output, graceful)
+        except TimeoutError:
+            await _stop(proc, graceful)
+            raise GitTimeout(
+                f"git {args[0] if args else ''} timed out after {timeout:g} s"
+            ) from None
+        except BaseException:
+            await _stop(proc, graceful)
+            raise
+
+
+async def _communicate(
+    proc: asyncio.subprocess.Process, stdin: bytes | None, max_output: int, graceful: bool
+) -> GitResult:
+    assert proc.stdout is not None and proc.stderr is not None
+    if stdin is not None:
+        assert proc.stdin is not None
+        proc.stdin.write(stdin)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+            await proc.stdin.drain()
+        proc.stdin.close()
+    err_task = asyncio.ensure_future(_read_capped(proc.stderr, GIT_MAX_STDERR_BYTES))
+    try:
+        out, truncated = await _read_capped(proc.stdout, max_output)
+        if truncated:
+            # git may be blocked writing the output we no longer read: stop it now.
+            await _stop(proc, graceful)
+        err, _ = await err_task
+    finally:
+        err_task.cancel()
+    returncode = await proc.wait()
+    return GitResult(
+        returncode=returncode,
+        stdout=out.decode("utf-8", errors="replace"),
+        stderr=err.decode("utf-8", errors="replace"),
+        truncated=truncated,
+    )
+
+
+async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
+    """Up to ``cap`` bytes; stops reading (truncated=True) as soon as there is more."""
+    buffer = bytearray()
+    while True:
+        chunk = await stream.read(READ_CHUNK)
+        if not chunk:
+            return bytes(buffer), False
+        room = cap - len(buffer)
+        if len(chunk) > room:
+            buffer += chunk[:room]
+            return bytes(buffer), True
+        buffer += chunk
+
+
+async def _stop(proc: asyncio.subprocess.Process, graceful: bool) -> None:
+    """Kill the process group (SIGTERM + grace first for writers) and reap it."""
+    if proc.returncode is not None:
+        return
+    if graceful:
+        _signal_group(proc, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(proc.wait(), GIT_TERM_GRACE_S)
+            return
+    _signal_group(proc, signal.SIGKILL)
+    await proc.wait()
+
+
+def _signal_group(proc: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)
+
+
+# --- one git process per repository --------------------------------------------------------
+
+# asyncio locks belong to one event loop; keep a table per loop (tests run several loops).
+_locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, asyncio.Lock]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def repo_key(cwd: Path) -> str:
+    """The work tree root (nearest ancestor holding ``.git``), else the cwd itself.
+
+    Done with stat calls rather than git so that two projects inside one repository
+    share one lock.
+    """
+    path = Path(os.path.abspath(cwd))
+    for candidate in (path, *path.parents):
+        if os.path.lexists(candidate / ".git"):
+            return str(candidate)
+    return str(path)
+
+
+def repo_lock(cwd: Path) -> asyncio.Lock:
+    table = _locks.setdefault(asyncio.get_running_loop(), {})
+    key = repo_key(cwd)
+    lock = table.get(key)
+    if lock is None:
+        lock = table[key] = asyncio.Lock()
+    return lock
