@@ -3,13 +3,16 @@
 Confirmation dialogs (osascript, zenity, kdialog) and ``tailscale status`` go
 through a :class:`CommandRunner`, so tests can check the exact argv a dialog
 would run and feed captured output back. The default runner kills the child
-on timeout or cancellation, so an abandoned dialog never lingers on screen.
+on timeout or cancellation (with its process group), so an abandoned dialog
+never lingers on screen.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -42,6 +45,7 @@ async def run_command(argv: Sequence[str], timeout_s: float) -> CommandResult:
         stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        start_new_session=True,  # own process group: a kill also reaches its children
     )
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout_s)
@@ -59,8 +63,9 @@ async def run_command(argv: Sequence[str], timeout_s: float) -> CommandResult:
 
 
 async def _kill(process: asyncio.subprocess.Process) -> None:
-    if process.returncode is None:
-        with contextlib.suppress(ProcessLookupError):
-            process.kill()
+    """SIGKILL the child's whole process group (so no grandchild keeps the pipes
+    open) and reap it."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(asyncio.shield(process.wait()), KILL_WAIT_S)

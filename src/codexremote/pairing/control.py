@@ -184,7 +184,11 @@ class ControlServer:
                 line = await asyncio.wait_for(reader.readline(), IDLE_TIMEOUT_S)
                 if not line:
                     return
-                reply = await self._handle_line(line)
+                try:
+                    reply = await self._handle_line(line)
+                except Exception as exc:  # e.g. the store file became unreadable
+                    log.exception("control command failed")
+                    reply = _error(f"The companion could not do that: {exc}")
                 writer.write(json.dumps(reply).encode() + b"\n")
                 await writer.drain()
         except (TimeoutError, ValueError, ConnectionError, asyncio.IncompleteReadError):

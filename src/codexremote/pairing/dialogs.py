@@ -71,7 +71,8 @@ class MacOSDialogConfirmer:
             ' buttons {"Decline", "Allow"} default button "Decline" cancel button "Decline"'
             f" giving up after {give_up} with icon caution"
         )
-        return ["osascript", "-e", "on run argv", "-e", script, "-e", "end run", _prompt(request)]
+        program = self._which("osascript") or "osascript"
+        return [program, "-e", "on run argv", "-e", script, "-e", "end run", _prompt(request)]
 
     async def confirm(self, request: ConfirmationRequest) -> bool:
         reason = self.unavailable_reason()
@@ -130,11 +131,12 @@ class LinuxDialogConfirmer:
 
     def argv(self, request: ConfirmationRequest) -> list[str]:
         text = _prompt(request)
-        if self.tool() == "kdialog":
+        tool = self.tool()
+        if tool == "kdialog":
             # kdialog guesses rich text from tags; keep a name like "<b>" literal.
             text = text.replace("<", "\u2039").replace(">", "\u203a")
-            return kdialog_argv(text)
-        return zenity_argv(text, max(1, int(self._timeout_s)))
+            return kdialog_argv(self._which(tool) or tool, text)
+        return zenity_argv(self._which("zenity") or "zenity", text, max(1, int(self._timeout_s)))
 
     async def confirm(self, request: ConfirmationRequest) -> bool:
         reason = self.unavailable_reason()
@@ -150,9 +152,9 @@ class LinuxDialogConfirmer:
         raise NoAnswer(f"dialog exited with {result.returncode}")
 
 
-def zenity_argv(text: str, timeout_s: int) -> list[str]:
+def zenity_argv(program: str, text: str, timeout_s: int) -> list[str]:
     return [
-        "zenity",
+        program,
         "--question",
         f"--title={DIALOG_TITLE}",
         "--no-markup",
@@ -164,9 +166,9 @@ def zenity_argv(text: str, timeout_s: int) -> list[str]:
     ]
 
 
-def kdialog_argv(text: str) -> list[str]:
+def kdialog_argv(program: str, text: str) -> list[str]:
     return [
-        "kdialog",
+        program,
         "--title",
         DIALOG_TITLE,
         "--yes-label",
