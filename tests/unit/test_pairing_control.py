@@ -241,7 +241,9 @@ async def test_pairing_services_start_and_stop(
 ) -> None:
     settings = Settings(state_dir=state_dir, confirmer="auto", pairing_confirm_timeout_s=5)
     headless = PlatformInfo(platform="linux", env={}, stdin_is_tty=False)
-    services = await start_pairing_services(settings, platform=headless)
+    shared_store = DeviceStore(state_dir)
+    services = await start_pairing_services(settings, store=shared_store, platform=headless)
+    assert services.store is shared_store
     try:
         assert services.confirmer.channel_names == ["socket"]
         offer = services.manager.create_offer()

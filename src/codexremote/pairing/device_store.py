@@ -158,14 +158,12 @@ class DeviceStore:
 
     def list(self) -> builtins.list[DeviceRecord]:
         """All devices, oldest first."""
-        removed = self._refresh()
-        self._notify(removed)
+        self.reload_if_changed()
         with self._lock:
             return sorted(self._devices.values(), key=lambda r: (r.created_at_ms, r.device_id))
 
     def get(self, device_id: str) -> DeviceRecord | None:
-        removed = self._refresh()
-        self._notify(removed)
+        self.reload_if_changed()
         with self._lock:
             return self._devices.get(device_id)
 
@@ -234,12 +232,16 @@ class DeviceStore:
     async def watch_for_external_changes(self, interval_s: float = EXTERNAL_CHANGE_POLL_S) -> None:
         """Poll the file (one stat per interval) until cancelled, so an offline
         revoke closes the device's sockets without waiting for its next request."""
+        last_error = ""
         while True:
             await asyncio.sleep(interval_s)
             try:
                 self.reload_if_changed()
-            except Exception:
-                log.exception("could not re-read %s", self.path)
+                last_error = ""
+            except Exception as exc:
+                if str(exc) != last_error:  # log a lasting problem once, not every second
+                    log.error("could not re-read %s: %s", self.path, exc)
+                last_error = str(exc)
 
     def add_revocation_listener(
         self, callback: RevocationListener, *, loop: asyncio.AbstractEventLoop | None = None
@@ -265,8 +267,7 @@ class DeviceStore:
         return int(self._clock() * 1000)
 
     def _authenticate_in_memory(self, token: str) -> tuple[DeviceRecord | None, bool]:
-        removed = self._refresh()
-        self._notify(removed)
+        self.reload_if_changed()
         if not token:
             return None, False
         presented = hash_token(token)

@@ -38,11 +38,18 @@ class PairingServices:
 
 
 async def start_pairing_services(
-    settings: Settings, *, platform: PlatformInfo | None = None
+    settings: Settings,
+    *,
+    store: DeviceStore | None = None,
+    platform: PlatformInfo | None = None,
 ) -> PairingServices:
-    """Raises InsecurePermissions, DeviceStoreCorrupt, ConfirmerUnavailable,
-    ControlSocketInUse or OSError when pairing cannot be offered safely."""
-    store = await asyncio.to_thread(DeviceStore, settings.state_dir)
+    """Start everything; pass ``store`` to share a DeviceStore the app already has.
+
+    Raises InsecurePermissions, DeviceStoreCorrupt, ConfirmerUnavailable,
+    ControlSocketInUse or OSError when pairing cannot be offered safely.
+    """
+    if store is None:
+        store = await asyncio.to_thread(DeviceStore, settings.state_dir)
     socket_confirmer = SocketConfirmer()
     confirmer = choose_confirmer(
         settings.confirmer,
