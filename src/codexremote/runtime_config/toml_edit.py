@@ -2,12 +2,13 @@
 
 Why not just ``doc[key] = value; doc.as_string()``: tomlkit would get the value right, but
 where it puts a *new* key, which line ending it uses and how it treats a missing final
-newline are not under our control. Instead tomlkit is used to *locate* things: its render
-of the document is exactly the input text, so summing the renders of the top-level items
-gives every item's offset. An existing key then gets only its value token replaced (the
-key, its spacing and its trailing comment stay); a new key becomes exactly one new line
-right after the last top-level key/value (before the first table; at the start of the file
-when there is none), using the file's own line ending. The result is checked with
+newline are not under our control, and it re-orders files with split arrays of tables.
+Instead tomlkit is used to *locate* things: its render of the top-level region is exactly
+the start of the input text, so summing the renders of those items gives every offset.
+An existing key then gets only its value token replaced (the key, its spacing and its
+trailing comment stay); a new key becomes exactly one new line right after the last
+top-level key/value (before the first table; at the start of the file when there is
+none), using the line ending of the line before it. The result is checked with
 ``tomllib``: every value except the edited keys must be unchanged, or nothing is written.
 """
 
@@ -74,6 +75,8 @@ def set_top_level_strings(text: str, updates: Mapping[str, str]) -> str:
         if span is None and key in before:
             # e.g. ``approval_policy.granular.rules = true`` or a [approval_policy] table
             raise Conflict(f"config.toml: {key} is a table here; edit it by hand")
+        if span is not None and before.get(key) == value:
+            continue  # already set: keep its quoting as it is
         if span is None:
             new_lines.append(f'{key} = "{value}"')
             continue
@@ -98,34 +101,34 @@ def set_top_level_strings(text: str, updates: Mapping[str, str]) -> str:
 
 
 def _top_level_spans(doc: tomlkit.TOMLDocument, text: str) -> list[_Span]:
-    """Offsets of the top-level key/values that come before the first table header."""
+    """Offsets of the top-level key/values, which all come before the first table header.
+
+    Only that leading region is rendered (tomlkit re-orders some files with split arrays of
+    tables, but never this region); it must equal the start of ``text`` exactly.
+    """
     container: Container = doc
     rendered = ""
     spans: list[_Span] = []
-    in_tables = False
     for key, item in container.body:
         start = len(rendered)
         if key is None:
             rendered += item.as_string()
-            continue
-        if isinstance(item, Table | AoT):
+        elif isinstance(item, Table | AoT):
             # the same separator rule as tomlkit's Container.as_string
             tail = rendered.strip(" ")
             if tail and not tail.endswith("\n") and "\n" not in item.trivia.indent:
                 rendered += "\n"
-            if isinstance(item, Table):
-                piece = container._render_table(key, item)
-            else:
-                piece = container._render_aot(key, item)
-            rendered += piece
-            # a dotted top-level key (``a.b = 1``) is a Table too, but renders no header
-            in_tables = in_tables or piece.lstrip(" \t\r\n").startswith("[")
-            continue
-        rendered += container._render_simple_item(key, item)
-        if not in_tables:
+            if isinstance(item, AoT):
+                break
+            piece = container._render_table(key, item)
+            if piece.lstrip(" \t\r\n").startswith("["):
+                break  # the first table header: the top-level region is over
+            rendered += piece  # a dotted top-level key (``a.b = 1``) is a Table too
+        else:
+            rendered += container._render_simple_item(key, item)
             spans.append(_Span(key, item, start, len(rendered)))
-    if rendered != text:
-        # tomlkit promises a lossless round trip; refuse to guess if it ever is not.
+    if not text.startswith(rendered):
+        # Never guess: refuse rather than risk changing something we did not mean to.
         raise Conflict("config.toml could not be edited without reformatting it; edit it by hand")
     return spans
 

@@ -92,10 +92,10 @@ def apply_runtime_settings_sync(
     validate_runtime_settings(approval_policy, sandbox_mode)
     with _write_lock:
         updates: dict[str, str] = {}
-        if sandbox_mode is not None:
-            updates[SANDBOX_MODE_KEY] = sandbox_mode
         if approval_policy is not None and approval_policy != CONFIG_FORBIDDEN_APPROVAL_POLICY:
             updates[APPROVAL_POLICY_KEY] = approval_policy
+        if sandbox_mode is not None:
+            updates[SANDBOX_MODE_KEY] = sandbox_mode
         if updates:
             write_config_keys_sync(codex_home, updates)
         if approval_policy == CONFIG_FORBIDDEN_APPROVAL_POLICY:
