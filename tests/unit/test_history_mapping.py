@@ -67,8 +67,8 @@ async def test_all_kinds_activities(tmp_path: Path) -> None:
         "id": "call_7:1:src/a.py", "itemId": "call_7:src/a.py", "kind": "file_edited",
         "title": "Edited", "detail": "a.py", "createdAt": 1773011055, "updatedAt": 1773011055,
         "filePath": "src/a.py", "additions": 2, "deletions": 1, **done}  # fmt: skip
-    assert (cards["call_7:2:docs/new.md"]["detail"], cards["call_7:2:docs/new.md"]["additions"]) == (
-        "Added file", 3)  # fmt: skip
+    added = cards["call_7:2:docs/new.md"]
+    assert (added["detail"], added["additions"]) == ("Added file", 3)
     deleted = cards["call_7:3:old/legacy.py"]
     assert (deleted["detail"], deleted["additions"], deleted["deletions"]) == ("Deleted file", 0, 0)
     moved = cards["call_7:4:src/b.py"]
@@ -76,7 +76,8 @@ async def test_all_kinds_activities(tmp_path: Path) -> None:
     assert cards["call_poll"] == {
         "id": "call_poll", "itemId": "call_poll", "kind": "background_terminal",
         "title": "Background terminal finished", "detail": "Exit code 3",
-        "commandPreview": "npm run dev", "createdAt": 1773011058, "updatedAt": 1773011058, **done}  # fmt: skip
+        "commandPreview": "npm run dev", "createdAt": 1773011058, "updatedAt": 1773011058,
+        **done}  # fmt: skip
     compactions = [a for a in cards.values() if a["kind"] == "context_compacted"]
     assert compactions == [{
         "id": "context_compacted:2026-03-08T23:04:19.000Z",
@@ -112,7 +113,11 @@ async def test_real_0_169_0_rollout(tmp_path: Path) -> None:
 async def test_legacy_user_message_records(tmp_path: Path) -> None:
     data = wire(await load(tmp_path, "legacy_user_message.jsonl"))
     assert [(m["id"].split(":", 1)[1], m["text"]) for m in data["messages"]] == [
-        ("user:3", "hello"), ("assistant:4", "Hi!"), ("user:6", "again"), ("assistant:7", "Sure.")]  # fmt: skip
+        ("user:3", "hello"),
+        ("assistant:4", "Hi!"),
+        ("user:6", "again"),
+        ("assistant:7", "Sure."),
+    ]
     assert data["messages"][3]["workedDurationSeconds"] == 5
 
 

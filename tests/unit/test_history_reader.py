@@ -25,9 +25,9 @@ from codexremote.history.reader import (
 )
 
 
-def forward(path: Path, **kw: int) -> tuple[list[RawRecord], ReadStats]:
+def forward(path: Path, max_line_bytes: int = MAX_LINE_BYTES) -> tuple[list[RawRecord], ReadStats]:
     stats = ReadStats()
-    return list(iter_forward(path, stats, **kw)), stats
+    return list(iter_forward(path, stats, max_line_bytes=max_line_bytes)), stats
 
 
 def backward(path: Path, end: int | None = None, **kw: int) -> tuple[list[RawRecord], ReadStats]:
@@ -51,7 +51,7 @@ def test_rel10_partial_last_line_not_parsed_until_newline(tmp_path: Path) -> Non
     back, bstats = backward(path)
     assert [r.data for r in back] == [{"n": 2}, {"n": 1}] and bstats.partial_tail
     with path.open("ab") as handle:
-        handle.write(b'3}\n')
+        handle.write(b"3}\n")
     stats = ReadStats()
     again = list(iter_forward(path, stats, position))
     assert [(r.line, r.offset, r.data) for r in again] == [(3, 16, {"n": 3})]
@@ -135,7 +135,7 @@ def test_t16_writer_with_random_flush_boundaries(tmp_path: Path) -> None:
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"")
     rng = random.Random(16)
-    written: list[dict[str, int | str]] = []
+    written: list[dict[str, object]] = []
     garbage = 0
     done = threading.Event()
 
@@ -198,7 +198,9 @@ _LINE = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(
+    max_examples=150, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
 @given(
     lines=st.lists(_LINE, max_size=30),
     tail=st.sampled_from(["", "{", '{"partial":1}']),

@@ -19,8 +19,8 @@ BASE_TS = 1773011040.0  # 2026-03-08T23:04:00Z
 
 
 def iso(ts: float) -> str:
-    return datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z"
+    return (
+        datetime.fromtimestamp(ts, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     )
 
 
@@ -33,7 +33,7 @@ class Rollout:
         self.counter = 0
 
     # -- low level ---------------------------------------------------------------
-    def record(self, typ: str, payload: dict[str, Any], *, ts: float | None | bool = True) -> str:
+    def record(self, typ: str, payload: dict[str, Any], *, ts: float | bool | None = True) -> str:
         body: dict[str, Any] = {"ordinal": len(self.lines), "type": typ, "payload": payload}
         if ts is True:
             body["timestamp"] = iso(self.ts)
@@ -75,8 +75,9 @@ class Rollout:
 
     def web_search(self, queries: list[str]) -> None:
         args = json.dumps({"search_query": [{"q": q} for q in queries]})
+        call_id = self.next_id("call")
         self.record("response_item", {"type": "function_call", "name": "web.search_query",
-                                      "call_id": self.next_id("call"), "arguments": args})  # fmt: skip
+                                      "call_id": call_id, "arguments": args})  # fmt: skip
 
     def mcp(self, server: str, tool: str) -> None:
         self.record("response_item", {"type": "function_call", "namespace": f"mcp__{server}",
@@ -96,8 +97,9 @@ class Rollout:
 
     def exec_command(self, cmd: str, *, session: int | None = None, exit_code: int = 0) -> None:
         call_id = self.next_id("call")
+        args = json.dumps({"cmd": cmd})
         self.record("response_item", {"type": "function_call", "name": "exec_command",
-                                      "call_id": call_id, "arguments": json.dumps({"cmd": cmd})})  # fmt: skip
+                                      "call_id": call_id, "arguments": args})  # fmt: skip
         self.tick(0.5)
         status = (
             f"Process running with session ID {session}"
@@ -200,7 +202,7 @@ def random_rollout(draw: st.DrawFn) -> Rollout:
         elif op == "noise":
             roll.noise()
         elif op == "garbage":
-            roll.raw(draw(st.sampled_from(["not json", "{\"a\":", "[1, 2]", "\x00\xff"])))
+            roll.raw(draw(st.sampled_from(["not json", '{"a":', "[1, 2]", "\x00\xff"])))
         elif op == "blank":
             roll.raw(draw(st.sampled_from(["", "   "])))
         elif op == "no_timestamp":

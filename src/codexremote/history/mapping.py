@@ -18,8 +18,9 @@ Context rules, shared with the backward pager (``paging``):
   message: the newer one is kept. Pairing runs from the newest record (a
   record that was absorbed does not absorb its own older neighbour), so it can
   be decided while reading backwards;
-* compaction cards with the same id (both records of one compaction carry the
-  same timestamp) collapse into one.
+* compaction records with the same id (both records of one compaction carry
+  the same timestamp) collapse into one card; as with user twins the newer
+  record is kept (it is the one a backward reader sees first).
 """
 
 from __future__ import annotations
@@ -170,6 +171,8 @@ class ForwardMapper:
         self._msg_seq: list[_UserSlot | None] = []
         self._last_user_at: int | None = None
         self._last_compaction: str | None = None
+        self._last_compaction_index: int | None = None
+        self._dropped: set[int] = set()
         self._call_name: dict[str, str] = {}
         self._call_cmd: dict[str, str | None] = {}
         self._call_session: dict[str, int | None] = {}
@@ -195,10 +198,10 @@ class ForwardMapper:
             return
         if isinstance(fact, CompactionFact):
             ident = compaction_id(info, key)
-            duplicate = ident == self._last_compaction
+            if ident == self._last_compaction and self._last_compaction_index is not None:
+                self._dropped.add(self._last_compaction_index)  # keep the newer twin
             self._last_compaction = ident
-            if duplicate:
-                return
+            self._last_compaction_index = len(self._items)
         new = items_for_fact(self.chat_id, key, info, fact)
         if isinstance(fact, UserFact):
             self._last_user_at = info.created_at
@@ -222,7 +225,7 @@ class ForwardMapper:
 
     def items(self) -> list[Item]:
         """All items so far in file order, with paired user twins removed."""
-        dropped = set(absorbed_user_indexes(self._msg_seq))
+        dropped = self._dropped.union(absorbed_user_indexes(self._msg_seq))
         if not dropped:
             return list(self._items)
         return [item for i, item in enumerate(self._items) if i not in dropped]

@@ -271,12 +271,12 @@ def read_page(
                 pager.commit()
         first = False
         if pager.boundary is not None:
-            full_at = stats.bytes_scanned if full_at is None else full_at
+            full_at = record.offset if full_at is None else full_at
             settled = not any(r.owner.in_page for r in resolvers)
             if pager.has_more is not None and settled:
                 reached_start = False
                 break
-            if stats.bytes_scanned - full_at > lookback_max_bytes:
+            if full_at - record.offset > lookback_max_bytes:
                 reached_start = False
                 break
     for resolver in resolvers:
