@@ -361,3 +361,10 @@ async def test_runner_env_is_minimal(repo: Path, monkeypatch: pytest.MonkeyPatch
     assert "GIT_DIR=/nonexistent" not in result.stdout.splitlines()
     assert {"LANG", "LC_ALL", "GIT_TERMINAL_PROMPT", "GIT_OPTIONAL_LOCKS"} <= names
     assert (await git_context(repo, use_cache=False)).branch == "main"
+
+
+async def test_runner_drains_a_chatty_stderr(repo: Path) -> None:
+    git(repo, "config", "alias.chatty", "!head -c 1000000 /dev/zero | tr '\\0' w >&2; echo done")
+    result = await run_git(repo, ["chatty"], timeout=10)
+    assert result.ok and result.stdout == "done\n"
+    assert len(result.stderr) == 64 * 1024

@@ -147,7 +147,7 @@ async def _communicate(
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):
             await proc.stdin.drain()
         proc.stdin.close()
-    err_task = asyncio.ensure_future(_read_capped(proc.stderr, GIT_MAX_STDERR_BYTES))
+    err_task = asyncio.ensure_future(_read_capped(proc.stderr, GIT_MAX_STDERR_BYTES, drain=True))
     try:
         out, truncated = await _read_capped(proc.stdout, max_output)
         if truncated:
@@ -165,18 +165,28 @@ async def _communicate(
     )
 
 
-async def _read_capped(stream: asyncio.StreamReader, cap: int) -> tuple[bytes, bool]:
-    """Up to ``cap`` bytes; stops reading (truncated=True) as soon as there is more."""
+async def _read_capped(
+    stream: asyncio.StreamReader, cap: int, *, drain: bool = False
+) -> tuple[bytes, bool]:
+    """Up to ``cap`` bytes, and whether there was more.
+
+    Without ``drain`` reading stops at the cap (the caller stops git); with it the rest is
+    read and dropped, so a chatty stderr (e.g. one CRLF warning per file) cannot block git.
+    """
     buffer = bytearray()
+    truncated = False
     while True:
         chunk = await stream.read(READ_CHUNK)
         if not chunk:
-            return bytes(buffer), False
+            return bytes(buffer), truncated
         room = cap - len(buffer)
         if len(chunk) > room:
             buffer += chunk[:room]
-            return bytes(buffer), True
-        buffer += chunk
+            truncated = True
+            if not drain:
+                return bytes(buffer), truncated
+        else:
+            buffer += chunk
 
 
 async def _stop(proc: asyncio.subprocess.Process, graceful: bool) -> None:
