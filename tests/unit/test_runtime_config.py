@@ -95,12 +95,11 @@ async def test_rel09_new_key_goes_before_the_first_table(home: Path, state: Path
     )
 
 
-async def test_rel09_mixed_line_endings_follow_the_previous_line(home: Path, state: Path) -> None:
-    write_bytes(home, 'a = 1\nmodel = "m"\r\n[t]\nx = 1\n')
+async def test_rel09_mixed_line_endings_use_the_dominant_one(home: Path, state: Path) -> None:
+    write_bytes(home, 'a = 1\r\nmodel = "m"\n[t]\r\nx = 1\r\n')
     await write_runtime_settings(home, approval_policy="never", sandbox_mode=None, state_dir=state)
-    assert (
-        config(home).read_bytes()
-        == b'a = 1\nmodel = "m"\r\napproval_policy = "never"\r\n[t]\nx = 1\n'
+    assert config(home).read_bytes() == (
+        b'a = 1\r\nmodel = "m"\napproval_policy = "never"\r\n[t]\r\nx = 1\r\n'
     )
 
 

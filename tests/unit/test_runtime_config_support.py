@@ -48,10 +48,11 @@ def assert_surgical(old: str, new: str, key: str, value: str) -> None:
         assert new_lines[j1] == f'{key} = "{value}"'
     if old:
         assert new.endswith("\n") == old.endswith("\n")
-    if "\r\n" in old:  # no bare LF introduced into a CRLF file
-        assert new.count("\n") - new.count("\r\n") == old.count("\n") - old.count("\r\n")
-    else:
-        assert "\r\n" not in new
+    crlf = old.count("\r\n")
+    if crlf > old.count("\n") - crlf:  # a CRLF file gets no bare LF
+        assert new.count("\n") - new.count("\r\n") == old.count("\n") - crlf
+    else:  # and an LF file no CRLF
+        assert new.count("\r\n") == crlf
 
 
 # Real-looking config.toml files (comments, tables, profiles, MCP servers, odd formatting).

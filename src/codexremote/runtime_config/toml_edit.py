@@ -8,7 +8,7 @@ the start of the input text, so summing the renders of those items gives every o
 An existing key then gets only its value token replaced (the key, its spacing and its
 trailing comment stay); a new key becomes exactly one new line right after the last
 top-level key/value (before the first table; at the start of the file when there is
-none), using the line ending of the line before it. The result is checked with
+none), using the file's dominant line ending. The result is checked with
 ``tomllib``: every value except the edited keys must be unchanged, or nothing is written.
 """
 
@@ -87,6 +87,8 @@ def set_top_level_strings(text: str, updates: Mapping[str, str]) -> str:
             + len(span.key.sep)
         )
         value_end = value_start + len(span.item.as_string())
+        if text[value_start:value_end] != span.item.as_string():  # pragma: no cover - guard
+            raise Conflict("config.toml could not be edited without reformatting it")
         edits.append((value_start, value_end, f'"{value}"'))
 
     if new_lines:
@@ -135,23 +137,17 @@ def _top_level_spans(doc: tomlkit.TOMLDocument, text: str) -> list[_Span]:
 
 def _insertion(text: str, at: int, lines: list[str]) -> str:
     """The text to insert at ``at`` so that ``lines`` become whole lines of the file."""
-    newline = _newline_style(text, at)
+    newline = _newline_style(text)
     if at == 0 or text[at - 1] == "\n":
         return "".join(line + newline for line in lines)
     # The last top-level item ends the file without a newline: keep it that way.
     return "".join(newline + line for line in lines)
 
 
-def _newline_style(text: str, at: int) -> str:
-    """CRLF if the line before the insertion point (or else the file) uses CRLF."""
-    before = text[:at]
-    last = before.rfind("\n")
-    if last > 0:
-        return "\r\n" if before[last - 1] == "\r" else "\n"
-    first = text.find("\n")
-    if first > 0:
-        return "\r\n" if text[first - 1] == "\r" else "\n"
-    return "\n"
+def _newline_style(text: str) -> str:
+    """The file's dominant line ending (CRLF only if most line breaks are CRLF)."""
+    crlf = text.count("\r\n")
+    return "\r\n" if crlf > text.count("\n") - crlf else "\n"
 
 
 def _check_token(value: str) -> None:
