@@ -20,7 +20,13 @@ from codexremote.history.cursor import ReverseState, decode_cursor
 from codexremote.history.mapping import forward_items
 from codexremote.history.paging import read_page
 from codexremote.history.reader import ReadStats, iter_forward
-from tests.unit.test_history_support import CHAT, Rollout, random_rollout, session_path
+from tests.unit.test_history_support import (
+    BASE_TS,
+    CHAT,
+    Rollout,
+    random_rollout,
+    session_path,
+)
 
 NOW = 1_800_000_000
 
@@ -258,3 +264,26 @@ async def test_garbage_lines_reported_in_page_notes(tmp_path: Path) -> None:
     page = await service(tmp_path).page(CHAT, None, 10)
     assert [i.model_dump()["text"] for i in page.items] == ["b", "a"]
     assert page.notes.skippedLines == 2
+
+
+def test_orphan_output_does_not_scan_the_whole_file(tmp_path: Path) -> None:
+    """An exited-process output without its call is settled as "no card" within the lookback."""
+    head = Rollout()
+    head.user("old question")
+    for _ in range(3000):
+        head.noise()
+    tail = Rollout(start=BASE_TS + 100)
+    tail.user("new question")
+    tail.output("call_without_record", "Process exited with code 0")
+    path = session_path(tmp_path)
+    path.parent.mkdir(parents=True)
+    path.write_text(head.text() + tail.text())
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        result = read_page(fd, CHAT, size, 0, ReverseState(), 1, NOW, lookback_max_bytes=4096)
+    finally:
+        os.close(fd)
+    assert [i.model_dump()["text"] for i in result.items] == ["new question"]
+    assert result.stats.bytes_scanned < size // 2
+    assert result.next_end is not None

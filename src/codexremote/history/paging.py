@@ -14,7 +14,9 @@ other side:
   is full, reading continues only until they are settled, at most
   ``LOOKBACK_MAX_BYTES`` further (unsettled context is then left out);
 * a card whose existence is unsettled (a possible background terminal) blocks
-  the page until it is settled, so pages never come out short;
+  the page until it is settled, so pages never come out short; every
+  resolver gives up ``LOOKBACK_MAX_BYTES`` before its own record, so one
+  orphaned output cannot make a page scan the whole file;
 * user-twin pairing and compaction collapsing only need the *newer*
   neighbour, which is carried between pages inside the cursor.
 """
@@ -47,9 +49,10 @@ from codexremote.history.mapping import (
 from codexremote.history.models import Activity, Message
 from codexremote.history.reader import RawRecord, ReadStats, iter_backward
 
-# Once a page is full, how much further back we read to settle context
-# (durations, background-terminal commands) and to learn whether older items
-# exist. Real turns are far smaller; this only bounds pathological files.
+# How far before an item's record its context (duration, background-terminal
+# call and command) is looked for, and how far past a full page we read to learn
+# whether older items exist. Real turns are far smaller; this only bounds
+# pathological files (beyond it, context is left out).
 LOOKBACK_MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -270,6 +273,13 @@ def read_page(
                 resolvers.extend(new_resolvers)
                 pager.commit()
         first = False
+        if resolvers and resolvers[0].owner.record.offset - record.offset > lookback_max_bytes:
+            # Context too far back: settle what is still open as "not found".
+            for resolver in resolvers:
+                if resolver.owner.record.offset - record.offset > lookback_max_bytes:
+                    resolver.finish()
+            resolvers = [r for r in resolvers if not r.done]
+            pager.commit()
         if pager.boundary is not None:
             full_at = record.offset if full_at is None else full_at
             settled = not any(r.owner.in_page for r in resolvers)
