@@ -48,8 +48,9 @@ from codexremote.history.reader import ForwardPosition, ReadStats, count_lines_b
 # Larger rollouts are parsed from this many bytes before their end for the full
 # timeline (the app keeps only its last 240 items anyway, wire-api 7.7).
 FULL_TIMELINE_MAX_BYTES = 128 * 1024 * 1024
-# Chats whose forward parse is kept for incremental re-reads (each holds its items).
-TIMELINE_CACHE_CHATS = 8
+# Chats whose forward parse is kept for incremental re-reads (each holds its items;
+# the app polls only the selected chat, so a few suffice).
+TIMELINE_CACHE_CHATS = 4
 # Bytes before the resume offset compared to detect a rewritten file of the same inode.
 FINGERPRINT_BYTES = 64
 # Page size bounds for ``page``.
