@@ -12,25 +12,41 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from codexremote import __version__
+from codexremote.api.approvals import approvals_router
 from codexremote.api.auth import device_dependency
 from codexremote.api.chats import chats_router
 from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
+from codexremote.api.pairing import pairing_router
+from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
+from codexremote.approvals.always_allow import AlwaysAllowStore
+from codexremote.approvals.service import ApprovalService
+from codexremote.approvals.types import ServerRequest
 from codexremote.chats.directory import ChatDirectory
 from codexremote.chats.service import ChatService
 from codexremote.chats.turns import TurnTracker
+from codexremote.codex.dispatcher import IncomingRequest
 from codexremote.codex.supervisor import AppServerSupervisor, Launcher
 from codexremote.events.bus import EventBus
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
+from codexremote.pairing.links import advertised_host
+from codexremote.pairing.offers import OFFER_TTL_S
+from codexremote.pairing.present import offer_links, offer_text
 from codexremote.pairing.rate_limit import FailureLimiter
+from codexremote.pairing.service import PairingServices, start_pairing_services
+from codexremote.runtime_config import (
+    effective_turn_overrides,
+    effective_turn_start_overrides,
+)
 from codexremote.settings import Settings
 from codexremote.stream.relay import NotificationRelay
 
@@ -51,6 +67,10 @@ class Services:
     hub: StreamHub
     devices: DeviceStore
     token_limiter: FailureLimiter
+    approvals: ApprovalService
+    pairing: PairingServices | None = None
+    advertised_host: str = "127.0.0.1"
+    announce_offer: bool = False  # serve prints a pairing offer when no device is paired
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
@@ -61,7 +81,12 @@ class Services:
         return record.device_id if record is not None else None
 
     def pending_approvals(self, chat_id: str | None) -> list[dict[str, Any]]:
-        return []
+        items = (
+            self.approvals.open_for_chat(chat_id)
+            if chat_id is not None
+            else self.approvals.all_open()
+        )
+        return [item.to_wire() for item in items]
 
 
 def build_services(
@@ -78,7 +103,13 @@ def build_services(
     bus = EventBus()
     turns = TurnTracker()
     directory = ChatDirectory(supervisor.request)
-    chats = ChatService(supervisor.request, directory, turns)
+    chats = ChatService(
+        supervisor.request,
+        directory,
+        turns,
+        thread_params=_provider(effective_turn_overrides, settings),
+        turn_params=_provider(effective_turn_start_overrides, settings),
+    )
     relay = NotificationRelay(bus, turns, directory)
     supervisor.add_notification_handler(relay.on_notification)
 
@@ -87,6 +118,9 @@ def build_services(
         relay.child_restarted(generation)
 
     supervisor.add_generation_listener(on_new_generation)
+    approvals = _approval_service(settings, supervisor, bus, turns)
+    relay.listeners.append(approvals.on_notification)
+    supervisor.add_generation_listener(approvals.on_child_restart)
     services = Services(
         settings=settings,
         supervisor=supervisor,
@@ -100,9 +134,83 @@ def build_services(
         token_limiter=FailureLimiter(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),
+        approvals=approvals,
     )
     services.shutdown_hooks.append(services.hub.close_all)
+    services.startup_hooks.append(lambda: _start_pairing(services))
     return services
+
+
+def _provider(
+    compute: Callable[[Path, Path], dict[str, Any]], settings: Settings
+) -> Callable[[], Awaitable[dict[str, Any]]]:
+    """Runtime overrides for every thread/turn start; a broken config.toml sends none."""
+
+    async def provide() -> dict[str, Any]:
+        try:
+            return await asyncio.to_thread(compute, settings.codex_home, settings.state_dir)
+        except Exception as exc:
+            log.warning("runtime overrides unavailable: %s", exc)
+            return {}
+
+    return provide
+
+
+def _approval_service(
+    settings: Settings, supervisor: AppServerSupervisor, bus: EventBus, turns: TurnTracker
+) -> ApprovalService:
+    """Bridges app-server's server requests into the approvals domain and back."""
+
+    def incoming(req: ServerRequest) -> IncomingRequest:
+        return IncomingRequest(req.request_id, req.method, req.params, req.generation)
+
+    async def respond(req: ServerRequest, result: Any) -> None:
+        await supervisor.respond(incoming(req), result)
+
+    async def reject_unknown(req: ServerRequest) -> None:
+        await supervisor.respond_error(
+            incoming(req), -32601, f"{req.method} is not supported by codex-remote"
+        )
+
+    def publish(event: str, chat_id: str, payload: dict[str, Any]) -> None:
+        bus.publish(event, chat_id, payload)
+
+    approvals = ApprovalService(
+        responder=respond,
+        publisher=publish,
+        reject_unknown=reject_unknown,
+        always_allow=AlwaysAllowStore(settings.state_dir),
+        chat_for_turn=turns.chat_for_turn,
+    )
+
+    async def sink(request: IncomingRequest) -> None:
+        await approvals.on_server_request(
+            ServerRequest(request.request_id, request.method, request.params, request.generation)
+        )
+
+    supervisor.set_server_request_sink(sink)
+    return approvals
+
+
+async def _start_pairing(services: Services) -> None:
+    """Pairing is optional at run time: without it the companion still serves paired devices."""
+    try:
+        services.advertised_host = await advertised_host(services.settings)
+    except Exception as exc:  # a broken `tailscale` must not stop the companion
+        log.warning("could not determine the advertised host: %s", exc)
+        services.advertised_host = services.settings.host
+    try:
+        services.pairing = await start_pairing_services(services.settings, store=services.devices)
+    except Exception as exc:
+        log.error("pairing is unavailable: %s", exc)
+        return
+    pairing = services.pairing
+    services.shutdown_hooks.append(pairing.aclose)
+    if services.announce_offer and not services.devices.list():
+        settings = services.settings
+        offer = pairing.manager.create_offer()
+        links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
+        print(offer_text(links, int(OFFER_TTL_S)), flush=True)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -152,6 +260,9 @@ def create_app(services: Services) -> FastAPI:
     require_device = device_dependency(services.verify_token, services.token_limiter)
     app.include_router(health_router(services))
     app.include_router(chats_router(services.chats, require_device))
+    app.include_router(approvals_router(services.approvals, services.chats, require_device))
+    app.include_router(pairing_router(services, require_device))
+    app.include_router(projects_router(services.settings, services.chats, require_device))
     app.include_router(
         stream_router(services.hub, services.verify_token, services.pending_approvals)
     )

@@ -1,10 +1,128 @@
-"""Registers the pairing, device and approval commands (filled in as those land)."""
+"""The pairing, device and approval commands of the ``codexremote`` CLI."""
 
 from __future__ import annotations
 
+import argparse
+import json
+import ssl
+import sys
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from codexremote.settings import Settings
+
+PAIR_REQUEST_TIMEOUT_S = 10.0
+
 
 def register(commands: Any, add_common: Callable[[Any], None]) -> None:
-    return None
+    pair = commands.add_parser("pair", help="show a pairing QR code of the running companion")
+    add_common(pair)
+    pair.add_argument("--port", type=int, help="port of the running companion")
+    pair.set_defaults(handler=_pair)
+
+    devices = commands.add_parser("devices", help="list, revoke and confirm paired devices")
+    add_common(devices)
+    device_commands = devices.add_subparsers(dest="devices_command", required=True)
+    device_commands.add_parser("list", help="paired devices").set_defaults(handler=_devices_list)
+    device_commands.add_parser("pending", help="pairing requests waiting here").set_defaults(
+        handler=_devices_pending
+    )
+    for name, handler in (
+        ("revoke", _devices_revoke),
+        ("approve", _devices_approve),
+        ("reject", _devices_reject),
+    ):
+        sub = device_commands.add_parser(name, help=f"{name} a device or pairing request")
+        sub.add_argument("target", nargs="+", help="device id, request id or comparison code")
+        sub.set_defaults(handler=handler)
+
+    approvals = commands.add_parser("approvals", help="always-allowed MCP tools")
+    add_common(approvals)
+    approval_commands = approvals.add_subparsers(dest="approvals_command", required=True)
+    approval_commands.add_parser("list", help="always-allow entries").set_defaults(
+        handler=_approvals_list
+    )
+    forget = approval_commands.add_parser("forget", help="remove an always-allow entry")
+    forget.add_argument("key")
+    forget.set_defaults(handler=_approvals_forget)
+
+
+def _target(args: argparse.Namespace) -> str:
+    return " ".join(args.target)
+
+
+def _devices_list(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.pairing.cli_commands import devices_list
+
+    return devices_list(settings.state_dir)
+
+
+def _devices_pending(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.pairing.cli_commands import devices_pending
+
+    return devices_pending(settings.state_dir)
+
+
+def _devices_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.pairing.cli_commands import devices_revoke
+
+    return devices_revoke(settings.state_dir, _target(args))
+
+
+def _devices_approve(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.pairing.cli_commands import devices_approve
+
+    return devices_approve(settings.state_dir, _target(args))
+
+
+def _devices_reject(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.pairing.cli_commands import devices_reject
+
+    return devices_reject(settings.state_dir, _target(args))
+
+
+def _approvals_list(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.approvals.cli_commands import approvals_list
+
+    return approvals_list(settings.state_dir)
+
+
+def _approvals_forget(args: argparse.Namespace, settings: Settings) -> int:
+    from codexremote.approvals.cli_commands import approvals_forget
+
+    return approvals_forget(settings.state_dir, args.key)
+
+
+def _pair(args: argparse.Namespace, settings: Settings) -> int:
+    """Asks the running companion (on loopback) for a fresh offer and prints it."""
+    from codexremote.pairing.links import render_terminal_qr
+
+    url = f"{settings.scheme}://127.0.0.1:{settings.port}/v1/pairing/request"
+    context = None
+    if settings.scheme == "https":
+        # Our own companion on loopback; its certificate names the tailnet host.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(  # noqa: S310 - a fixed http(s) URL on loopback
+        url, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=PAIR_REQUEST_TIMEOUT_S, context=context
+        ) as response:
+            offer = json.load(response)
+    except (urllib.error.URLError, OSError, ValueError) as exc:
+        print(
+            f"codexremote: no companion answered on port {settings.port} ({exc}); "
+            "start it with `codexremote serve`",
+            file=sys.stderr,
+        )
+        return 2
+    print(render_terminal_qr(offer["webLink"]))
+    print(f"  web client:  {offer['webLink']}")
+    print(f"  native app:  {offer['pairingUri']}")
+    print("Single use; expires in 2 minutes. Confirm on this computer when asked.")
+    return 0

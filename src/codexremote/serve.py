@@ -42,6 +42,7 @@ def serve(settings: Settings) -> int:
         return _fail(str(exc))
     if not port_available(settings.host, settings.port):
         return _fail(f"port {settings.port} on {settings.host} is already in use (try --port)")
+    services.announce_offer = True
     app = create_app(services)
     config = uvicorn.Config(
         app,

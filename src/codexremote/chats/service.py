@@ -1,9 +1,10 @@
 """Chat actions on top of app-server (wire-api.md 4.9-4.17), free of HTTP.
 
-Runtime settings from the phone reach running chats because every turn we start
-carries the effective ``approvalPolicy``/``sandboxPolicy`` as per-turn overrides
-(app-server's own config writes only affect threads started later; see
-docs/runtime-config.md).
+Runtime settings from the phone reach running chats because every thread and
+turn we start carries the effective ``approvalPolicy``/``sandbox(Policy)`` as
+overrides (app-server's own config only affects threads started later; see
+docs/runtime-config.md). The providers are injected so this module stays free of
+config-file details.
 """
 
 from __future__ import annotations
@@ -33,19 +34,13 @@ log = logging.getLogger("codexremote.chats")
 
 CHAT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 RUN_STATE_ERROR = "Failed to load chat run state"  # the original app matches this phrase
-TURN_APPROVAL_POLICIES = {"untrusted", "on-request", "never"}  # turn/start's enum
-SANDBOX_POLICIES = {
-    "read-only": {"type": "readOnly"},
-    "workspace-write": {"type": "workspaceWrite"},
-    "danger-full-access": {"type": "dangerFullAccess"},
-}
 
 Requester = Callable[..., Awaitable[Any]]
-OverridesProvider = Callable[[], Awaitable[dict[str, str | None]]]
+OverridesProvider = Callable[[], Awaitable[dict[str, Any]]]
 ActivityHook = Callable[[str, str], None]  # (chat id, reason) for the desktop bridge
 
 
-async def _no_overrides() -> dict[str, str | None]:
+async def _no_overrides() -> dict[str, Any]:
     return {}
 
 
@@ -62,13 +57,15 @@ class ChatService:
         directory: ChatDirectory,
         turns: TurnTracker,
         *,
-        runtime_overrides: OverridesProvider = _no_overrides,
+        thread_params: OverridesProvider = _no_overrides,
+        turn_params: OverridesProvider = _no_overrides,
         on_activity: ActivityHook | None = None,
     ) -> None:
         self._request = request
         self.directory = directory
         self.turns = turns
-        self._overrides = runtime_overrides
+        self._thread_params = thread_params
+        self._turn_params = turn_params
         self._on_activity = on_activity
         self._active_chats: set[str] = set()
 
@@ -268,23 +265,7 @@ class ChatService:
 
     # -- runtime overrides -----------------------------------------------
     async def _thread_overrides(self) -> dict[str, Any]:
-        values = await self._overrides()
-        params: dict[str, Any] = {}
-        policy = values.get("approvalPolicy")
-        if policy in TURN_APPROVAL_POLICIES:
-            params["approvalPolicy"] = policy
-        sandbox = values.get("sandboxMode")
-        if sandbox in SANDBOX_POLICIES:
-            params["sandbox"] = sandbox
-        return params
+        return dict(await self._thread_params())
 
     async def _turn_overrides(self) -> dict[str, Any]:
-        values = await self._overrides()
-        params: dict[str, Any] = {}
-        policy = values.get("approvalPolicy")
-        if policy in TURN_APPROVAL_POLICIES:
-            params["approvalPolicy"] = policy
-        sandbox = values.get("sandboxMode")
-        if isinstance(sandbox, str) and sandbox in SANDBOX_POLICIES:
-            params["sandboxPolicy"] = dict(SANDBOX_POLICIES[sandbox])
-        return params
+        return dict(await self._turn_params())

@@ -1,0 +1,97 @@
+"""Pairing and device routes (wire-api.md 2-4): transport only.
+
+``/v1/pairing/request`` creates an offer only for loopback callers (the
+original app never calls it; a remote caller has no business minting offers).
+``/v1/pairing/confirm`` is public but rate-limited and blocks on the local
+confirmation (SEC-08). Responses are not enveloped, as in the original.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, Request
+
+from codexremote.api.auth import client_key
+from codexremote.api.common import Envelope, read_object
+from codexremote.errors import Forbidden, ServiceUnavailable
+from codexremote.netcheck import is_loopback
+from codexremote.pairing.links import qr_png_data_url
+from codexremote.pairing.present import offer_links
+
+if TYPE_CHECKING:
+    from codexremote.app import Services
+
+
+def pairing_router(
+    services: Services, require_device: Callable[[Request], Awaitable[str]]
+) -> APIRouter:
+    public = APIRouter(prefix="/v1/pairing", tags=["pairing"])
+    guarded = APIRouter(prefix="/v1", dependencies=[Depends(require_device)], tags=["pairing"])
+
+    def manager() -> Any:
+        pairing = services.pairing
+        if pairing is None:
+            raise ServiceUnavailable("Pairing is not available right now")
+        return pairing.manager
+
+    @public.post("/request")
+    async def request_pairing(request: Request) -> dict[str, Any]:
+        if not is_loopback(client_key(request)):
+            raise Forbidden("Pairing offers can only be created on this computer")
+        offer = manager().create_offer()
+        settings = services.settings
+        links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
+        return {
+            "pairingId": offer.pairing_id,
+            "nonce": offer.nonce,
+            "expiresAt": offer.expires_at_ms,
+            "scheme": settings.scheme,
+            "pairingUri": links.app_uri,
+            "webLink": links.web_link,
+            "qrDataUrl": qr_png_data_url(links.app_uri),
+        }
+
+    @public.post("/confirm")
+    async def confirm_pairing(request: Request) -> dict[str, Any]:
+        body = await read_object(request)
+        result = await manager().confirm(
+            body.get("pairingId"),
+            body.get("nonce"),
+            body.get("deviceName"),
+            client_key=client_key(request),
+        )
+        return {
+            "deviceId": result.device_id,
+            "token": result.token,
+            "scheme": services.settings.scheme,
+            "comparisonCode": result.comparison_code,
+        }
+
+    @guarded.post("/pairing/revoke")
+    async def revoke(request: Request) -> dict[str, Any]:
+        body = await read_object(request)
+        target = body.get("deviceId")
+        if target is None:
+            target = request.state.device_id
+        if not isinstance(target, str) or not target.strip():
+            from codexremote.errors import BadRequest
+
+            raise BadRequest("Expected deviceId to be a non-empty string")
+        return {"revoked": services.devices.revoke(target.strip())}
+
+    @guarded.get("/devices", response_model=Envelope[list[dict[str, Any]]])
+    async def list_devices(request: Request) -> Any:
+        current = request.state.device_id
+        devices = []
+        for record in services.devices.list():
+            public_record = record.to_public()
+            public_record["current"] = record.device_id == current
+            devices.append(public_record)
+        return {"data": devices}
+
+    router = APIRouter()
+    router.include_router(public)
+    router.include_router(guarded)
+    return router
