@@ -23,6 +23,7 @@ from codexremote.api.auth import device_dependency
 from codexremote.api.chats import chats_router
 from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
+from codexremote.api.history import history_router
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
@@ -36,6 +37,8 @@ from codexremote.chats.turns import TurnTracker
 from codexremote.codex.dispatcher import IncomingRequest
 from codexremote.codex.supervisor import AppServerSupervisor, Launcher
 from codexremote.events.bus import EventBus
+from codexremote.history.live import LiveActivities
+from codexremote.history.timeline import HistoryService
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
 from codexremote.pairing.links import advertised_host
@@ -68,6 +71,7 @@ class Services:
     devices: DeviceStore
     token_limiter: FailureLimiter
     approvals: ApprovalService
+    history: HistoryService
     pairing: PairingServices | None = None
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
@@ -120,6 +124,14 @@ def build_services(
     supervisor.add_generation_listener(on_new_generation)
     approvals = _approval_service(settings, supervisor, bus, turns)
     relay.listeners.append(approvals.on_notification)
+    live = LiveActivities()
+
+    def feed_live(method: str, params: dict[str, Any]) -> None:
+        if method in ("item/started", "item/completed", "turn/completed"):
+            chat_id = turns.resolve_chat(params)
+            live.on_notification(method, params, int(time.time() * 1000), chat_id=chat_id)
+
+    relay.listeners.append(feed_live)
     supervisor.add_generation_listener(approvals.on_child_restart)
     services = Services(
         settings=settings,
@@ -135,6 +147,7 @@ def build_services(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),
         approvals=approvals,
+        history=HistoryService(settings.codex_home / "sessions", live),
     )
     services.shutdown_hooks.append(services.hub.close_all)
     services.startup_hooks.append(lambda: _start_pairing(services))
@@ -262,6 +275,9 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(chats_router(services.chats, require_device))
     app.include_router(approvals_router(services.approvals, services.chats, require_device))
     app.include_router(pairing_router(services, require_device))
+    app.include_router(
+        history_router(services.history, services.chats, services.approvals, require_device)
+    )
     app.include_router(projects_router(services.settings, services.chats, require_device))
     app.include_router(
         stream_router(services.hub, services.verify_token, services.pending_approvals)

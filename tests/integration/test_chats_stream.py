@@ -13,7 +13,7 @@ import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
 from codexremote.ids import project_id_for_cwd
-from tests.harness.model_scripts import long_answer_text
+from tests.harness.model_scripts import HELLO_ANSWER, long_answer_text
 from tests.integration.conftest import Companion
 
 pytestmark = pytest.mark.integration
@@ -81,6 +81,19 @@ async def test_create_send_and_stream_a_turn_in_order(companion: Companion, git_
     assert frames[-1]["payload"]["turn"]["id"] == turn_id
     state = (await companion.get(f"/v1/chats/{chat_id}/run-state")).json()["data"]
     assert state == {"chatId": chat_id, "isRunning": False, "activeTurnId": None}
+
+    # Read right after turn_completed, as the original app does.
+    timeline = (await companion.get(f"/v1/chats/{chat_id}/timeline")).json()["data"]
+    roles = [(m["role"], m.get("phase")) for m in timeline["messages"]]
+    assert roles == [("user", None), ("assistant", "commentary"), ("assistant", "final_answer")]
+    assert timeline["messages"][0]["text"] == "hello"
+    assert timeline["messages"][-1]["text"] == HELLO_ANSWER
+    page = (await companion.get(f"/v1/chats/{chat_id}/history", params={"limit": 2})).json()
+    assert [item["type"] for item in page["data"]["items"]] == ["message", "message"]
+    assert page["data"]["items"][0]["text"] == HELLO_ANSWER
+    assert page["data"]["nextCursor"]
+    bad_cursor = await companion.get(f"/v1/chats/{chat_id}/history", params={"cursor": "zz"})
+    assert bad_cursor.status_code == 400 and bad_cursor.json()["error"] == "Invalid cursor"
 
 
 async def test_steer_while_running_then_stop(companion: Companion, git_repo: Path) -> None:
