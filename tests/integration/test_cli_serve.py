@@ -1,0 +1,156 @@
+"""`codexremote serve` and `doctor` as a user runs them: real processes, real codex."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+CLI = [sys.executable, "-m", "codexremote.cli"]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def health(port: int) -> dict[str, object]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as response:
+        return json.load(response)  # type: ignore[no-any-return]
+
+
+def test_serve_reports_ready_then_shuts_down_cleanly(
+    tmp_path: Path, codex_bin: Path, codex_env: dict[str, str], codex_home: Path
+) -> None:
+    port = free_port()
+    env = {**codex_env, "PYTHONUNBUFFERED": "1"}
+    argv = [
+        *CLI,
+        "serve",
+        "--port",
+        str(port),
+        "--codex-bin",
+        str(codex_bin),
+        "--codex-home",
+        str(codex_home),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        state = None
+        while time.monotonic() < deadline:
+            try:
+                body = health(port)
+                state = body["appServer"]["state"]  # type: ignore[index]
+                if state == "ready":
+                    break
+            except OSError:
+                pass
+            time.sleep(0.05)
+        assert state == "ready"
+        assert body["appServer"]["codexVersion"] == "0.169.0"  # type: ignore[index]
+        assert body["version"] and isinstance(body["uptimeSeconds"], float)
+        children = descendants(proc.pid)
+        assert children, "the app-server child should be running"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=10)
+        assert time.monotonic() - started <= 4.5
+        # uvicorn re-raises the signal after its graceful shutdown (conventional exit status).
+        assert proc.returncode in (0, -signal.SIGTERM)
+        time.sleep(0.2)
+        assert [pid for pid in children if alive(pid)] == []
+        # No device paired yet: serve printed a pairing offer.
+        assert b"codexremote://pair?scheme=http" in out
+        assert b"Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+
+
+def test_doctor_passes_on_a_good_setup_and_flags_a_broken_config(
+    tmp_path: Path, codex_bin: Path, codex_home: Path
+) -> None:
+    port = str(free_port())
+    common = ["--codex-bin", str(codex_bin), "--state-dir", str(tmp_path / "s"), "--port", port]
+    good = subprocess.run(
+        [*CLI, "doctor", "--codex-home", str(codex_home), *common],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert good.returncode == 0, good.stdout + good.stderr
+    lines = good.stdout.strip().splitlines()
+    assert len(lines) == 6 and all(line.startswith("ok") for line in lines)
+    broken_home = tmp_path / "broken"
+    broken_home.mkdir()
+    (broken_home / "config.toml").write_text("approval_policy = [unclosed\n")
+    bad = subprocess.run(
+        [*CLI, "doctor", "--codex-home", str(broken_home), *common, "--codex-bin", "/nope/codex"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert bad.returncode == 1
+    fails = [line for line in bad.stdout.splitlines() if line.startswith("FAIL")]
+    assert any("codex" in line and "fix:" in line for line in fails)
+    assert any("config.toml does not parse" in line for line in fails)
+    assert "Traceback" not in bad.stdout + bad.stderr
+
+
+def test_serve_without_codex_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CODEXREMOTE_CODEX_BIN"}
+    env["PATH"] = "/usr/bin:/bin"
+    result = subprocess.run(
+        [*CLI, "serve", "--port", str(free_port()), "--state-dir", str(tmp_path / "s")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env=env,
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "codex is not installed" in result.stderr and "npm install" in result.stderr
