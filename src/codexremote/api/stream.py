@@ -36,10 +36,14 @@ CLIENT_QUEUE_MAX = 10_000  # events buffered per client before it is dropped (RE
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
+CLOSE_TIMEOUT_S = 0.5  # SEC-09: revoked/overflowing sockets are gone well within 1 s
 MAX_INBOUND_PER_MINUTE = 120  # SEC-10: control messages are rare
 
 Authenticator = Callable[[str], str | None]  # token → device id
 PendingApprovals = Callable[[str | None], list[dict[str, Any]]]  # chat (None=all) → approvals
+
+
+_STOP = StreamEvent(seq=-1, event="", chat_id="", payload=None, timestamp_ms=0)
 
 
 class AuthMessage(BaseModel):
@@ -66,6 +70,7 @@ class StreamClient:
     )
     overflowed: bool = False
     closing: bool = False
+    task: asyncio.Task[Any] | None = None  # the handler serving this socket
 
     def wants(self, event: StreamEvent) -> bool:
         return self.chat_id is None or event.chat_id in (self.chat_id, "")
@@ -91,9 +96,18 @@ class StreamHub:
 
     @staticmethod
     async def _close(client: StreamClient, code: int, reason: str) -> None:
+        """Close politely; a peer that stopped reading cannot take a close frame, so
+        after ``CLOSE_TIMEOUT_S`` its handler is cancelled and the socket dropped."""
         client.closing = True
-        with contextlib.suppress(Exception):
-            await client.websocket.close(code=code, reason=reason)
+        with contextlib.suppress(asyncio.QueueFull):
+            client.queue.put_nowait(_STOP)
+        try:
+            await asyncio.wait_for(
+                client.websocket.close(code=code, reason=reason), CLOSE_TIMEOUT_S
+            )
+        except Exception:
+            if client.task is not None and not client.task.done():
+                client.task.cancel()
 
 
 def resync_event(chat_id: str | None, last_seq: int, bus: EventBus) -> str:
@@ -183,6 +197,7 @@ async def _serve(
     hub: StreamHub, client: StreamClient, last_seq: int | None, pending: PendingApprovals
 ) -> None:
     websocket = client.websocket
+    client.task = asyncio.current_task()
 
     def on_event(event: StreamEvent) -> None:
         if client.overflowed or not client.wants(event):
@@ -199,29 +214,39 @@ async def _serve(
     unsubscribe = hub.bus.subscribe(on_event)
     hub.clients.add(client)
     receiver = asyncio.create_task(_receive_loop(client))
+
+    def stop(_task: object) -> None:
+        client.closing = True
+        with contextlib.suppress(asyncio.QueueFull):
+            client.queue.put_nowait(_STOP)
+
+    receiver.add_done_callback(stop)
     try:
         sent_upto = await _send_backlog(hub.bus, client, last_seq, pending)
         while not client.closing:
-            getter = asyncio.create_task(client.queue.get())
-            done, _ = await asyncio.wait({getter, receiver}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
+            event = await client.queue.get()  # no suspension while events are queued
+            if event is _STOP:
                 break
-            event = getter.result()
             if event.seq <= sent_upto:
                 continue
             await websocket.send_text(event.text())
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
+    except asyncio.CancelledError:
+        if not client.closing:
+            raise  # a real cancellation (shutdown), not our own drop
+        task = asyncio.current_task()
+        if task is not None:
+            task.uncancel()
     finally:
         unsubscribe()
         hub.clients.discard(client)
         receiver.cancel()
         with contextlib.suppress(BaseException):
             await receiver
-        if websocket.application_state != WebSocketState.DISCONNECTED:
+        if websocket.application_state != WebSocketState.DISCONNECTED and not client.closing:
             with contextlib.suppress(Exception):
-                await websocket.close(code=CLOSE_GOING_AWAY)
+                await asyncio.wait_for(websocket.close(code=CLOSE_GOING_AWAY), CLOSE_TIMEOUT_S)
 
 
 async def _send_backlog(
