@@ -26,8 +26,13 @@ PUBLIC_PATHS = frozenset(
         "/app/{path:path}",
         "/manifest.webmanifest",
         "/sw.js",
+        "/v1/openapi.json",  # documents the API only (no data); Host allowlist still applies
     }
 )
+# Routes that check the device token themselves: the stream takes it from the
+# upgrade's Authorization header or from its first message (browsers cannot set
+# headers on a WebSocket), so it cannot use the REST dependency.
+SELF_AUTHENTICATED_PATHS = frozenset({"/v1/stream"})
 MAX_TOKEN_CHARS = 256
 
 

@@ -15,6 +15,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from codexremote.api.security import SECURITY_HEADERS
 from codexremote.errors import CodexRemoteError, TooManyRequests
 
 log = logging.getLogger("codexremote.api")
@@ -84,6 +85,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:
         request_id = uuid.uuid4().hex[:12]
         log.error("unhandled error %s: %s", request_id, type(exc).__name__, exc_info=exc)
-        return error_response(
-            500, f"Internal error (request {request_id})", "internal", {"x-request-id": request_id}
-        )
+        # This handler runs in the outermost middleware, outside the Perimeter that
+        # adds the security headers to every other response (T21).
+        headers = {k.decode(): v.decode() for k, v in SECURITY_HEADERS}
+        headers["x-request-id"] = request_id
+        return error_response(500, f"Internal error (request {request_id})", "internal", headers)

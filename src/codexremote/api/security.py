@@ -37,6 +37,14 @@ CSP = (
     "form-action 'self'"
 )
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# SEC-12/T21: on every response, including the perimeter's own rejections and the
+# 500 answer of the outermost error middleware (errors.py adds them there).
+SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", CSP.encode()),
+)
 
 
 def body_limit_for(path: str) -> int:
@@ -110,7 +118,8 @@ class Perimeter:
                 await self._reject(scope, receive, send, 413, "Request body too large")
                 return
             content_type = headers.get("content-type", "").split(";")[0].strip().lower()
-            if length not in (None, "0") and content_type != "application/json":
+            has_body = length not in (None, "0") or "transfer-encoding" in headers  # chunked
+            if has_body and content_type != "application/json":
                 await self._reject(
                     scope, receive, send, 415, "Request body must be application/json"
                 )
@@ -118,17 +127,14 @@ class Perimeter:
             receive = _limited(receive, limit)
 
         trace_id = headers.get("x-codex-trace-id") or uuid.uuid4().hex[:16]
-        status_holder = {"status": 500}
+        status_holder: dict[str, int] = {}  # "status" once the response has started
         is_api = path.startswith("/v1/") or path == "/health"
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
                 extra = [
-                    (b"x-content-type-options", b"nosniff"),
-                    (b"referrer-policy", b"no-referrer"),
-                    (b"x-frame-options", b"DENY"),
-                    (b"content-security-policy", CSP.encode()),
+                    *SECURITY_HEADERS,
                     (b"x-codex-trace-id", trace_id[:64].encode("latin-1", "replace")),
                 ]
                 existing = {k.lower() for k, _ in message.get("headers", [])}
@@ -140,13 +146,17 @@ class Perimeter:
         try:
             await self.app(scope, receive, send_with_headers)
         except _BodyTooLarge:
-            await self._reject(scope, receive, send, 413, "Request body too large")
+            # A body without Content-Length ran over while the route read it.
+            if "status" in status_holder:
+                raise  # the route already answered; nothing sensible left to send
+            status_holder["status"] = 413
+            await self._reject(scope, receive, send, 413, "Request body too large", log=False)
         finally:
             access_log.info(
                 "%s %s %s %.1fms",
                 method,
                 path,
-                status_holder["status"],
+                status_holder.get("status", 500),  # no answer: an error escaped the app
                 (time.perf_counter() - started) * 1000,
             )
 
@@ -166,6 +176,8 @@ class Perimeter:
         status: int,
         message: str,
         code: str | None = None,
+        *,
+        log: bool = True,
     ) -> None:
         codes = {413: "payload_too_large", 415: "unsupported_media_type"}
         body = json.dumps({"error": message, "code": code or codes.get(status, "error")}).encode()
@@ -181,7 +193,8 @@ class Perimeter:
             return
         await send(_start(status, len(body), "http.response.start"))
         await send({"type": "http.response.body", "body": body})
-        access_log.info("%s %s %s", scope.get("method"), scope["path"], status)
+        if log:
+            access_log.info("%s %s %s", scope.get("method"), scope["path"], status)
 
 
 def _start(status: int, length: int, kind: str) -> Message:
@@ -192,10 +205,7 @@ def _start(status: int, length: int, kind: str) -> Message:
             (b"content-type", b"application/json"),
             (b"content-length", str(length).encode()),
             (b"cache-control", b"no-store"),
-            (b"x-content-type-options", b"nosniff"),
-            (b"referrer-policy", b"no-referrer"),
-            (b"x-frame-options", b"DENY"),
-            (b"content-security-policy", CSP.encode()),
+            *SECURITY_HEADERS,
         ],
     }
 
