@@ -8,8 +8,9 @@ The original sent bare strings (wire-api 6.5); the v2 protocol wants objects:
 - legacy ``execCommandApproval`` / ``applyPatchApproval``: ``{"decision": ReviewDecision}``
 
 app-server's own session persistence is used where it exists
-(``acceptForSession``, ``scope: "session"``, ``_meta.persist``); the companion
-keeps its own record as well (see ``service.py``).
+(``acceptForSession``, ``scope: "session"``, ``_meta.persist: "session"``); the
+companion keeps its own record as well (see ``service.py``). Always-allows live
+only in the companion's ``approval-preferences.json`` (see ``response_for``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ USER_INPUT_REQUEST = "item/tool/requestUserInput"
 LEGACY_REJECTION = "The user declined this request."
 # Members of a permission profile that app-server accepts back as granted.
 GRANTABLE_PERMISSIONS = ("network", "fileSystem")
+# The only ``_meta.persist`` value we send (app-server's cache for the loaded thread).
+SESSION_PERSIST = "session"
 
 
 def response_for(method: str, params: dict[str, Any], decision: str) -> Any:
@@ -59,9 +62,13 @@ def response_for(method: str, params: dict[str, Any], decision: str) -> Any:
         if decision == DECLINE:
             return {"action": "decline"}
         result: dict[str, Any] = {"action": "accept", "content": {}}
-        persist = {ALLOW_FOR_SESSION: "session", ALLOW_ALWAYS: "always"}.get(decision)
-        if persist is not None and persist in offered_persist(params):
-            result["_meta"] = {"persist": persist}
+        # "Always" is never persisted into codex: with ``persist: "always"`` codex
+        # writes ``approval_mode = "approve"`` for the tool into the user's
+        # config.toml and stops asking, so ``approval-preferences.json`` (and
+        # ``approvals forget``) no longer governs the tool. Our store answers
+        # each later request instead (an explicit plain accept here).
+        if decision == ALLOW_FOR_SESSION and SESSION_PERSIST in offered_persist(params):
+            result["_meta"] = {"persist": SESSION_PERSIST}
         return result
     if method in (LEGACY_EXEC_APPROVAL, LEGACY_PATCH_APPROVAL):
         if decision == DECLINE:
