@@ -443,6 +443,32 @@ async def test_mcp_allow_always_persists_across_restart_until_forgotten(
         assert "_meta" not in msg.get("result", {}), msg
 
 
+async def test_allow_always_also_answers_an_open_approval_of_another_chat(
+    companion: Companion, git_repo: Path, tap: Tap
+) -> None:
+    first, second = await create_chat(companion, git_repo), await create_chat(companion, git_repo)
+    ws1, ws2 = await open_stream(companion, first), await open_stream(companion, second)
+    turn1 = await send(companion, first, "mcp-tool please")
+    approval1 = await wait_approval(ws1)
+    turn2 = await send(companion, second, "mcp-tool please")
+    approval2 = await wait_approval(ws2)
+    assert (await decide(companion, approval1["id"], "allow_always")).status_code == 200
+    frames2 = await turn_frames(ws2, turn2)
+    assert {"ids": [approval2["id"]], "reason": "auto_accepted"} in events(
+        frames2, "approval_cleared"
+    )
+    auto = events(frames2, "approval_auto_accepted")
+    assert [a["id"] for a in auto] == [approval2["id"]]
+    assert turn_status(frames2, turn2) == "completed"
+    assert turn_status(await turn_frames(ws1, turn1), turn1) == "completed"
+    await ws1.close()
+    await ws2.close()
+    late = await decide(companion, approval2["id"], "approve")
+    assert late.status_code == 409  # auto-accepted counts as answered
+    results = [m["result"] for _, m in tap.answers()]
+    assert results == [{"action": "accept", "content": {}}] * 2
+
+
 async def test_allow_for_session_covers_later_commands_of_that_chat_only(
     companion: Companion, git_repo: Path, fake_model: FakeModel
 ) -> None:
@@ -563,7 +589,7 @@ async def test_sec11_stale_decisions_get_410(
 
 
 async def test_rel06_t13_approval_raised_offline_is_sent_on_connect(
-    companion: Companion, git_repo: Path
+    companion: Companion, git_repo: Path, tap: Tap
 ) -> None:
     chat_id = await create_chat(companion, git_repo)
     turn_id = await send(companion, chat_id, "run-command please")
@@ -591,6 +617,8 @@ async def test_rel06_t13_approval_raised_offline_is_sent_on_connect(
     await ws.close()
     assert turn_status(frames, turn_id) == "completed"
     assert (git_repo / "approved.txt").exists()
+    child, request = tap.request_for_item(listed[0]["itemId"])
+    assert len(tap.answers_to(child, request["id"])) == 1  # T13: exactly once
 
 
 async def test_rel02_t7_kill_9_with_a_pending_approval(
