@@ -18,11 +18,21 @@ WS_MAX_MESSAGE_BYTES = 64 * 1024  # SEC-10: inbound frames are tiny control mess
 WS_PING_INTERVAL_S = 20.0  # REL-07
 WS_PING_TIMEOUT_S = 20.0
 GRACEFUL_SHUTDOWN_S = 3  # REL-13; the child gets the rest of the 4.5 s budget
+# SEC-13: uvicorn hands this logger to `websockets`, which at DEBUG dumps every
+# handshake header (``authorization: Bearer ...`` included) and every frame (the
+# first-message auth carries the token). It never goes below INFO.
+PROTOCOL_LOGGER = "uvicorn.error"
 
 
 def _fail(message: str) -> int:
     print(f"codexremote: {message}", file=sys.stderr)
     return 2
+
+
+def keep_tokens_out_of_logs() -> None:
+    """Stop websockets' protocol dumps whatever --log-level says (SEC-13)."""
+    logger = logging.getLogger(PROTOCOL_LOGGER)
+    logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
 
 
 def serve(settings: Settings) -> int:
@@ -60,6 +70,7 @@ def serve(settings: Settings) -> int:
         timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
         proxy_headers=False,  # SEC-18: client addresses are never trusted from headers
     )
+    keep_tokens_out_of_logs()
     log.info("codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port)
     uvicorn.Server(config).run()
     return 0

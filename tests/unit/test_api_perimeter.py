@@ -13,6 +13,7 @@ import json
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -284,14 +285,34 @@ def test_sec04_stream_authenticates_itself(harness: Harness) -> None:
 
 
 def wait_registered(harness: Harness, timeout_s: float = 5.0) -> bool:
-    import time
-
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if harness.services.hub.by_device(harness.device_id):
             return True
         time.sleep(0.005)
     return False
+
+
+def test_sec09_revocation_during_the_handshake_still_closes_the_socket(harness: Harness) -> None:
+    """A revoke landing between the stream's token check and its accept must not
+    leave a live socket behind (the hub only knows sockets registered after accept)."""
+    store = harness.services.devices
+    victim = store.issue("victim phone")
+    check_token = store.authenticate
+
+    def check_then_revoke(token: str) -> Any:
+        record = check_token(token)
+        if record is not None and record.device_id == victim.device_id:
+            store.revoke(victim.device_id)  # the revoke lands right after the check
+        return record
+
+    store.authenticate = check_then_revoke  # type: ignore[method-assign]
+    with harness.client.websocket_connect(WS_URL, headers=harness.auth(victim.token)) as ws:
+        time.sleep(0.3)  # long enough for a revocation listener to have run
+        assert not harness.services.hub.by_device(victim.device_id)
+        with pytest.raises(WebSocketDisconnect) as closed:
+            ws.receive_text()
+    assert closed.value.code == 1008
 
 
 def test_sec05_bad_tokens_are_rate_limited(harness: Harness) -> None:
@@ -304,6 +325,9 @@ def test_sec05_bad_tokens_are_rate_limited(harness: Harness) -> None:
     assert limited.status_code == 429
     assert int(limited.headers["retry-after"]) >= 1
     assert limited.json()["error"].startswith("Too many failed attempts")
+    # A paired device on the same address is not locked out by someone else's
+    # failures (behind `tailscale serve` every phone comes from 127.0.0.1).
+    assert harness.client.get("/v1/devices", headers=harness.auth()).status_code == 200
     # A missing header is not a guess and is never counted.
     harness.services.token_limiter.reset(CLIENT[0])
     for _ in range(BAD_TOKEN_LIMIT_PER_MINUTE + 5):

@@ -4,7 +4,7 @@ Every router except the allowlisted public ones is built with
 ``dependencies=[Depends(require_device)]``; a test enumerates the app's routes
 and fails on any route that is neither guarded nor on :data:`PUBLIC_PATHS`.
 Error strings follow the original companion (wire-api.md 3). Failed tokens are
-rate-limited per client address (429 + Retry-After). Client addresses come from
+rate-limited per client address (429 + Retry-After); valid tokens never are. Client addresses come from
 the socket, never from forwarding headers.
 """
 
@@ -54,8 +54,6 @@ def device_dependency(
     verify: Verifier, limiter: FailureLimiter
 ) -> Callable[[Request], Awaitable[str]]:
     async def require_device(request: Request) -> str:
-        key = client_key(request)
-        limiter.check(key)
         header = request.headers.get("authorization")
         if header is None or not header[:7].lower() == "bearer ":
             raise Unauthorized("Missing bearer token")
@@ -64,6 +62,12 @@ def device_dependency(
             raise Unauthorized("Invalid bearer token")
         device_id = verify(token) if len(token) <= MAX_TOKEN_CHARS else None
         if device_id is None:
+            # The limiter is consulted only for failed tokens: a valid token is never
+            # locked out by someone else's failures from the same address (behind
+            # `tailscale serve` every phone is 127.0.0.1, and the original app keeps
+            # polling with a revoked token), while guessing still ends in 429.
+            key = client_key(request)
+            limiter.check(key)
             limiter.record_failure(key)
             raise Unauthorized("Invalid token")
         request.state.device_id = device_id

@@ -171,6 +171,11 @@ def stream_router(
                 await websocket.close(code=CLOSE_POLICY)  # before accept → 403
                 return
         await websocket.accept()
+        if token and authenticate(token) is None:
+            # Revoked while the handshake completed: the revocation listener found no
+            # socket to close yet. From here to registration with the hub nothing awaits.
+            await websocket.close(code=CLOSE_POLICY, reason="device revoked")
+            return
         if device_id is None:
             auth = await _first_message_auth(websocket)
             device_id = authenticate(auth.token) if auth is not None else None
