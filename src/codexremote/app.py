@@ -36,9 +36,11 @@ from codexremote.chats.service import ChatService
 from codexremote.chats.turns import TurnTracker
 from codexremote.codex.dispatcher import IncomingRequest
 from codexremote.codex.supervisor import AppServerSupervisor, Launcher
+from codexremote.desktop import DesktopSync, choose_bridge
 from codexremote.events.bus import EventBus
 from codexremote.history.live import LiveActivities
 from codexremote.history.timeline import HistoryService
+from codexremote.ids import project_id_for_cwd
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
 from codexremote.pairing.links import advertised_host
@@ -72,6 +74,7 @@ class Services:
     token_limiter: FailureLimiter
     approvals: ApprovalService
     history: HistoryService
+    desktop: DesktopSync
     pairing: PairingServices | None = None
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
@@ -107,12 +110,23 @@ def build_services(
     bus = EventBus()
     turns = TurnTracker()
     directory = ChatDirectory(supervisor.request)
+    desktop = _desktop_sync(settings)
+
+    def on_activity(chat_id: str, reason: str) -> None:
+        info = directory.get(chat_id)
+        if info is not None:  # siblings first, so the fallback title has candidates
+            for chat in directory.chats(project_id_for_cwd(info.cwd)):
+                desktop.remember(chat.id, chat.cwd, chat.title, updated_at=chat.updatedAt)
+            desktop.remember(chat_id, info.cwd, info.chat().title, updated_at=info.updated_at)
+        desktop.fire(chat_id, reason)
+
     chats = ChatService(
         supervisor.request,
         directory,
         turns,
         thread_params=_provider(effective_turn_overrides, settings),
         turn_params=_provider(effective_turn_start_overrides, settings),
+        on_activity=on_activity,
     )
     relay = NotificationRelay(bus, turns, directory)
     supervisor.add_notification_handler(relay.on_notification)
@@ -148,10 +162,25 @@ def build_services(
         ),
         approvals=approvals,
         history=HistoryService(settings.codex_home / "sessions", live),
+        desktop=desktop,
     )
+    services.shutdown_hooks.append(desktop.aclose)
     services.shutdown_hooks.append(services.hub.close_all)
     services.startup_hooks.append(lambda: _start_pairing(services))
     return services
+
+
+def _desktop_sync(settings: Settings) -> DesktopSync:
+    return DesktopSync(
+        choose_bridge(
+            settings.desktop_sync,
+            app_name=settings.desktop_app_name,
+            bundle_id=settings.desktop_bundle_id,
+            app_path=settings.desktop_app_path,
+            delay_s=settings.desktop_sync_delay_s,
+            command_timeout_s=settings.desktop_sync_command_timeout_s,
+        )
+    )
 
 
 def _provider(

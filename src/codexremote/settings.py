@@ -67,6 +67,18 @@ class Settings(BaseModel):
     git_commit_hooks: bool = Field(
         False, description="Run the repository's commit hooks for commits made from the phone."
     )
+    desktop_sync: bool = Field(
+        True, description="Bring Codex Desktop to the chat the phone opens (macOS only)."
+    )
+    desktop_app_name: str = Field("Codex", description="Codex Desktop's application name.")
+    desktop_bundle_id: str | None = Field(None, description="Codex Desktop's bundle id.")
+    desktop_app_path: str | None = Field(None, description="Absolute path of Codex Desktop.")
+    desktop_sync_delay_s: float = Field(
+        0.25, ge=0, le=5, description="Pause between desktop sync steps."
+    )
+    desktop_sync_command_timeout_s: float = Field(
+        5.0, gt=0, le=60, description="Timeout of each desktop sync command."
+    )
 
     @property
     def tls_enabled(self) -> bool:
