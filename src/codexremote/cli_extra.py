@@ -99,25 +99,20 @@ def _pair(args: argparse.Namespace, settings: Settings) -> int:
     """Asks the running companion (on loopback) for a fresh offer and prints it."""
     from codexremote.pairing.links import render_terminal_qr
 
-    url = f"{settings.scheme}://127.0.0.1:{settings.port}/v1/pairing/request"
-    context = None
-    if settings.scheme == "https":
-        # Our own companion on loopback; its certificate names the tailnet host.
-        context = ssl.create_default_context()
-        context.check_hostname = False
-        context.verify_mode = ssl.CERT_NONE
-    request = urllib.request.Request(  # noqa: S310 - a fixed http(s) URL on loopback
-        url, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
-    )
-    try:
-        with urllib.request.urlopen(  # noqa: S310
-            request, timeout=PAIR_REQUEST_TIMEOUT_S, context=context
-        ) as response:
-            offer = json.load(response)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+    # `pair` takes no TLS flags: try the scheme the settings imply, then the other
+    # one, so a companion started with --tls-cert is found too.
+    other = "http" if settings.scheme == "https" else "https"
+    errors = []
+    for scheme in (settings.scheme, other):
+        try:
+            offer = _request_offer(scheme, settings.port)
+            break
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            errors.append(f"{scheme}: {exc}")
+    else:
         print(
-            f"codexremote: no companion answered on port {settings.port} ({exc}); "
-            "start it with `codexremote serve`",
+            f"codexremote: no companion answered on port {settings.port} "
+            f"({'; '.join(errors)}); start it with `codexremote serve`",
             file=sys.stderr,
         )
         return 2
@@ -126,3 +121,20 @@ def _pair(args: argparse.Namespace, settings: Settings) -> int:
     print(f"  native app:  {offer['pairingUri']}")
     print("Single use; expires in 2 minutes. Confirm on this computer when asked.")
     return 0
+
+
+def _request_offer(scheme: str, port: int) -> Any:
+    url = f"{scheme}://127.0.0.1:{port}/v1/pairing/request"
+    context = None
+    if scheme == "https":
+        # Our own companion on loopback; its certificate names the tailnet host.
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    request = urllib.request.Request(  # noqa: S310 - a fixed http(s) URL on loopback
+        url, data=b"{}", headers={"Content-Type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(  # noqa: S310
+        request, timeout=PAIR_REQUEST_TIMEOUT_S, context=context
+    ) as response:
+        return json.load(response)

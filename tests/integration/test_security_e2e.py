@@ -554,6 +554,22 @@ async def test_sec01_tls_serves_https_and_wss(served_tls: Served) -> None:
     assert refused.value.response.status_code == 403
 
 
+def test_sec01_cli_pair_finds_a_tls_companion(served_tls: Served) -> None:
+    """`codexremote pair` has no TLS flags; it must still reach a --tls-cert companion."""
+    result = subprocess.run(
+        [str(CODEXREMOTE), "pair", "--port", str(served_tls.port)],
+        capture_output=True,
+        text=True,
+        timeout=SERVE_EXIT_TIMEOUT_S,
+        env=serve_env(served_tls.state_dir.parent),
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    assert f"web client:  https://127.0.0.1:{served_tls.port}/#pairingId=" in result.stdout
+    uri = next(line.split()[-1] for line in result.stdout.splitlines() if "native app:" in line)
+    assert parse_like_ios(uri).scheme == "https"
+
+
 async def test_sec13_serve_logs_contain_no_secrets(served_tls: Served) -> None:
     """T19 against the real entry point at --log-level debug (stdout and stderr)."""
     async with httpx.AsyncClient(
