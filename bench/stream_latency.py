@@ -262,6 +262,10 @@ def report(results: list[Result], rate: int) -> None:
         row("received/client min-max", lambda r: f"{min(r.received)}-{max(r.received)}"),
         row("seq gaps / server closes", lambda r: f"{r.gaps} / {r.closed_by_server}"),
         row("companion CPU (cores)", lambda r: f"{r.cpu_companion:.2f}"),
+        row(
+            "companion CPU per delivery",
+            lambda r: f"{r.cpu_companion * r.wall_s / max(1, len(r.latencies_ms)) * 1e6:.0f} us",
+        ),
         row("fake app-server CPU", lambda r: f"{r.cpu_fake:.2f}"),
         row("client process CPU", lambda r: f"{r.cpu_clients:.2f}"),
         row("companion RSS at end", lambda r: f"{r.companion_rss_mib:.1f} MiB"),
