@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import sys
 
 import uvicorn
@@ -35,9 +36,28 @@ def keep_tokens_out_of_logs() -> None:
     logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
 
 
+def tls_problem(settings: Settings) -> str | None:
+    """Why the certificate/key pair cannot be served (uvicorn would print a traceback)."""
+    if settings.tls_cert is None or settings.tls_key is None:
+        return None
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(
+            settings.tls_cert, settings.tls_key
+        )
+    except OSError as exc:  # ssl.SSLError included
+        return (
+            f"cannot use --tls-cert {settings.tls_cert} with --tls-key {settings.tls_key}: "
+            f"{exc.strerror or exc}"
+        )
+    return None
+
+
 def serve(settings: Settings) -> int:
     if (settings.tls_cert is None) != (settings.tls_key is None):
         return _fail("pass both --tls-cert and --tls-key, or neither")
+    problem = tls_problem(settings)
+    if problem:
+        return _fail(problem)
     try:
         warning = check_bind_policy(
             settings.host, tls=settings.tls_enabled, insecure_http=settings.insecure_http

@@ -424,6 +424,16 @@ def test_sec01_half_a_tls_pair_is_refused(tmp_path: Path) -> None:
     assert_one_line_refusal(result, "--tls-cert", "--tls-key")
 
 
+def test_sec01_unusable_tls_files_are_one_line(tmp_path: Path, codex_bin: Path) -> None:
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate\n")
+    missing = ["--tls-cert", str(tmp_path / "no.pem"), "--tls-key", str(tmp_path / "no.key")]
+    result = run_serve(tmp_path, *missing, "--codex-bin", str(codex_bin))
+    assert_one_line_refusal(result, "cannot use --tls-cert", "No such file or directory")
+    bad = ["--tls-cert", str(junk), "--tls-key", str(junk), "--codex-bin", str(codex_bin)]
+    assert_one_line_refusal(run_serve(tmp_path, *bad), "cannot use --tls-cert", "PEM")
+
+
 # ----------------------------------------------------- SEC-01 TLS (serve)
 
 
