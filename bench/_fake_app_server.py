@@ -41,11 +41,10 @@ def write(message: dict[str, Any]) -> None:
         os.write(1, line)
 
 
-def synthetic_threads() -> list[dict[str, Any]]:
-    count = int(os.environ.get("BENCH_THREADS", "0"))
-    projects = max(1, int(os.environ.get("BENCH_PROJECTS", "1")))
+def synthetic_threads(count: int, projects: int, extra: str | None = None) -> list[dict[str, Any]]:
+    """``count`` threads over ``projects`` cwds, newest first (``extra`` first of all)."""
+    projects = max(1, projects)
     threads = []
-    extra = os.environ.get("BENCH_EXTRA_THREAD")
     if extra:
         threads.append(_thread(extra, "/home/bench/projects/history-project", 0, "History chat"))
     for i in range(count):
@@ -80,8 +79,16 @@ def _thread(thread_id: str, cwd: str, age: int, name: str | None) -> dict[str, A
 
 
 class Server:
-    def __init__(self) -> None:
-        self.threads = synthetic_threads()
+    def __init__(self, threads: list[dict[str, Any]] | None = None) -> None:
+        self.threads = (
+            threads
+            if threads is not None
+            else synthetic_threads(
+                int(os.environ.get("BENCH_THREADS", "0")),
+                int(os.environ.get("BENCH_PROJECTS", "1")),
+                os.environ.get("BENCH_EXTRA_THREAD"),
+            )
+        )
         self.by_id = {t["id"]: t for t in self.threads}
         self.initialized = False
 

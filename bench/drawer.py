@@ -18,9 +18,13 @@ Usage: ``.venv/bin/python -m bench.drawer [--threads 5000] [--projects 50] [--ro
 from __future__ import annotations
 
 import argparse
+import asyncio
+import json
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -36,6 +40,7 @@ from bench._common import (
 )
 
 TARGET_MS = 100.0
+BREAKDOWN_SAMPLES = 20
 HTTP_TIMEOUT_S = 60.0
 
 
@@ -137,6 +142,50 @@ def run(host: CompanionHost, args: argparse.Namespace) -> None:
     )
     print(table(rows, ["figure", "median", "p95", "detail", "result"]))
     print(f"overall: median {verdict(ok_median)}; p95 {verdict(ok)}")
+    breakdown(args.threads, args.projects, project_id)
+
+
+def breakdown(threads: int, projects: int, project_id: str) -> None:
+    """Where a warm call's time goes: the same directory and models, in this process."""
+    from pydantic import TypeAdapter
+
+    from bench._fake_app_server import Server, synthetic_threads
+    from codexremote.api.common import Envelope
+    from codexremote.chats.directory import ChatDirectory
+    from codexremote.chats.models import ChatThread
+
+    server = Server(synthetic_threads(threads, projects))
+
+    async def request(method: str, params: dict[str, Any]) -> Any:
+        return json.loads(json.dumps(server.answer(method, params)))
+
+    directory = ChatDirectory(request)
+    asyncio.run(directory.relist())
+    envelope = TypeAdapter(Envelope[list[ChatThread]])
+    wire = {"data": directory.chats(None)}
+
+    def timed(action: Callable[[], object]) -> float:
+        samples = []
+        for _ in range(BREAKDOWN_SAMPLES):
+            start = time.perf_counter()
+            action()
+            samples.append((time.perf_counter() - start) * 1000)
+        return median(samples)
+
+    rows = [
+        ["directory.projects()", f"{timed(directory.projects):.1f} ms"],
+        [
+            "directory.chats(None) (5,000 ChatThread)",
+            f"{timed(lambda: directory.chats(None)):.1f} ms",
+        ],
+        ["directory.chats(<one project>)", f"{timed(lambda: directory.chats(project_id)):.1f} ms"],
+        [
+            "Envelope[list[ChatThread]] validate + dump_json (all)",
+            f"{timed(lambda: envelope.dump_json(envelope.validate_python(wire))):.1f} ms",
+        ],
+    ]
+    print(f"\nin-process breakdown (median of {BREAKDOWN_SAMPLES}, this process)")
+    print(table(rows, ["step", "median"]))
 
 
 if __name__ == "__main__":
