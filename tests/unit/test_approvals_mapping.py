@@ -249,7 +249,7 @@ GRANTED = {"network": {"enabled": True}, "fileSystem": {"read": None, "write": [
             "allow_for_session",
             {"action": "accept", "content": {}, "_meta": {"persist": "session"}},
         ),
-        (MCP, "allow_always", {"action": "accept", "content": {}, "_meta": {"persist": "always"}}),
+        (MCP, "allow_always", {"action": "accept", "content": {}}),
     ],
 )
 async def test_decision_is_sent_as_the_object_app_server_expects(

@@ -367,9 +367,8 @@ async def test_allow_always_persists_and_survives_restart(tmp_path: Path) -> Non
     await h.request(MCP, MCP_TOOL_PARAMS, request_id=1)
     await h.service.decide(only_open_id(h), "allow_always")
 
-    assert h.child.results() == [
-        {"action": "accept", "content": {}, "_meta": {"persist": "always"}}
-    ]
+    # Never persisted into codex's config: our own list stays the one record (and revocable).
+    assert h.child.results() == [{"action": "accept", "content": {}}]
     prefs = tmp_path / "approval-preferences.json"
     assert stat.S_IMODE(prefs.stat().st_mode) == 0o600
     assert h.store.list()[0].scope_key == "mcp:demo:touch"
