@@ -16,6 +16,13 @@ from codexremote.settings import Settings
 PAIR_REQUEST_TIMEOUT_S = 10.0
 
 
+def _leaf_common(parser: argparse.ArgumentParser) -> None:
+    """--state-dir/--codex-home also after the subcommand (SUPPRESS keeps a value given
+    before it: argparse would otherwise overwrite it with the leaf's default)."""
+    parser.add_argument("--state-dir", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    parser.add_argument("--codex-home", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+
+
 def register(commands: Any, add_common: Callable[[Any], None]) -> None:
     pair = commands.add_parser("pair", help="show a pairing QR code of the running companion")
     add_common(pair)
@@ -25,26 +32,31 @@ def register(commands: Any, add_common: Callable[[Any], None]) -> None:
     devices = commands.add_parser("devices", help="list, revoke and confirm paired devices")
     add_common(devices)
     device_commands = devices.add_subparsers(dest="devices_command", required=True)
-    device_commands.add_parser("list", help="paired devices").set_defaults(handler=_devices_list)
-    device_commands.add_parser("pending", help="pairing requests waiting here").set_defaults(
-        handler=_devices_pending
-    )
+    for name, help_text, handler in (
+        ("list", "paired devices", _devices_list),
+        ("pending", "pairing requests waiting here", _devices_pending),
+    ):
+        leaf = device_commands.add_parser(name, help=help_text)
+        _leaf_common(leaf)
+        leaf.set_defaults(handler=handler)
     for name, handler in (
         ("revoke", _devices_revoke),
         ("approve", _devices_approve),
         ("reject", _devices_reject),
     ):
         sub = device_commands.add_parser(name, help=f"{name} a device or pairing request")
+        _leaf_common(sub)
         sub.add_argument("target", nargs="+", help="device id, request id or comparison code")
         sub.set_defaults(handler=handler)
 
     approvals = commands.add_parser("approvals", help="always-allowed MCP tools")
     add_common(approvals)
     approval_commands = approvals.add_subparsers(dest="approvals_command", required=True)
-    approval_commands.add_parser("list", help="always-allow entries").set_defaults(
-        handler=_approvals_list
-    )
+    listing = approval_commands.add_parser("list", help="always-allow entries")
+    _leaf_common(listing)
+    listing.set_defaults(handler=_approvals_list)
     forget = approval_commands.add_parser("forget", help="remove an always-allow entry")
+    _leaf_common(forget)
     forget.add_argument("key")
     forget.set_defaults(handler=_approvals_forget)
 
