@@ -10,6 +10,7 @@ audited the moment it is added.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import sys
@@ -531,6 +532,21 @@ def test_sec16_t21_security_headers_on_every_response(harness: Harness) -> None:
         assert response.headers["content-type"].startswith("application/json")
         assert "Traceback" not in response.text
     assert {200, 400, 401, 404, 405, 415, 421} <= statuses, statuses
+
+
+def test_sec13_access_log_lines_cannot_be_forged(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger="codexremote.access")
+    forged = "%0a2026-01-01 00:00:00,000 INFO codexremote.access: GET /v1/devices 200"
+    harness.client.get(f"/v1/nope{forged}")
+    harness.client.post(f"/v1/x{forged}", headers={"Host": "evil.example"})
+    harness.client.post(f"/v1/chats/x%0d{forged}/messages", headers={"Origin": "null"})
+    lines = [r.getMessage() for r in caplog.records if r.name == "codexremote.access"]
+    assert len(lines) == 3, lines
+    for line in lines:
+        assert "\n" not in line and "\r" not in line, line
+        assert "\\n2026-01-01" in line  # escaped, still readable
 
 
 def test_sec16_unexpected_errors_carry_no_traceback(tmp_path: Path) -> None:

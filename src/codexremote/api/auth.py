@@ -4,8 +4,8 @@ Every router except the allowlisted public ones is built with
 ``dependencies=[Depends(require_device)]``; a test enumerates the app's routes
 and fails on any route that is neither guarded nor on :data:`PUBLIC_PATHS`.
 Error strings follow the original companion (wire-api.md 3). Failed tokens are
-rate-limited per client address (429 + Retry-After); valid tokens never are. Client addresses come from
-the socket, never from forwarding headers.
+rate-limited per client address (429 + Retry-After); valid tokens never are.
+Client addresses come from the socket, never from forwarding headers.
 """
 
 from __future__ import annotations

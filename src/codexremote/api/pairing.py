@@ -8,6 +8,7 @@ confirmation (SEC-08). Responses are not enveloped, as in the original.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -79,7 +80,8 @@ def pairing_router(
             from codexremote.errors import BadRequest
 
             raise BadRequest("Expected deviceId to be a non-empty string")
-        return {"revoked": services.devices.revoke(target.strip())}
+        # The store fsyncs: keep that off the event loop (the listeners hop back to it).
+        return {"revoked": await asyncio.to_thread(services.devices.revoke, target.strip())}
 
     @guarded.get("/devices", response_model=Envelope[list[dict[str, Any]]])
     async def list_devices(request: Request) -> Any:

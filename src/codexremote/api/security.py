@@ -55,6 +55,12 @@ def body_limit_for(path: str) -> int:
     return DEFAULT_BODY_LIMIT
 
 
+def loggable(path: str) -> str:
+    """The decoded path with control characters escaped: a ``%0a`` in a URL must not
+    forge a line of the access log."""
+    return path if path.isprintable() else path.encode("unicode_escape").decode("ascii")
+
+
 def split_host(value: str) -> tuple[str, int | None] | None:
     """``Host`` header → (lower-case hostname, port); None if malformed."""
     try:
@@ -108,7 +114,7 @@ class Perimeter:
             return
         if is_ws:
             await self.app(scope, receive, send)
-            access_log.info("WS %s", path)
+            access_log.info("WS %s", loggable(path))
             return
 
         if method in ("POST", "PUT", "PATCH"):
@@ -155,7 +161,7 @@ class Perimeter:
             access_log.info(
                 "%s %s %s %.1fms",
                 method,
-                path,
+                loggable(path),
                 status_holder.get("status", 500),  # no answer: an error escaped the app
                 (time.perf_counter() - started) * 1000,
             )
@@ -189,12 +195,12 @@ class Perimeter:
                 await send({"type": "websocket.http.response.body", "body": body})
             else:
                 await send({"type": "websocket.close", "code": 1008})
-            access_log.info("WS %s %s", scope["path"], status)
+            access_log.info("WS %s %s", loggable(scope["path"]), status)
             return
         await send(_start(status, len(body), "http.response.start"))
         await send({"type": "http.response.body", "body": body})
         if log:
-            access_log.info("%s %s %s", scope.get("method"), scope["path"], status)
+            access_log.info("%s %s %s", scope.get("method"), loggable(scope["path"]), status)
 
 
 def _start(status: int, length: int, kind: str) -> Message:
