@@ -10,19 +10,28 @@ TAILNET_V4 = ipaddress.ip_network("100.64.0.0/10")
 TAILNET_V6 = ipaddress.ip_network("fd7a:115c:a1e0::/48")
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def is_tailnet(host: str) -> bool:
+def _address(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The IP in ``host``; an IPv4-mapped IPv6 address (how a dual-stack ``::``
+    socket reports IPv4 peers, e.g. ``::ffff:127.0.0.1``) as its IPv4 address."""
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    address = _address(host)
+    return address is not None and address.is_loopback
+
+
+def is_tailnet(host: str) -> bool:
+    address = _address(host)
+    if address is None:
         return False
     network = TAILNET_V4 if address.version == 4 else TAILNET_V6
     return address in network

@@ -32,7 +32,7 @@ from codexremote.api.auth import PUBLIC_PATHS, SELF_AUTHENTICATED_PATHS
 from codexremote.api.security import CSP
 from codexremote.app import Services, build_services, create_app
 from codexremote.codex.transport import StdioTransport, Transport
-from codexremote.netcheck import UnsafeBind, check_bind_policy
+from codexremote.netcheck import UnsafeBind, check_bind_policy, is_loopback, is_tailnet
 from codexremote.settings import Settings
 
 with warnings.catch_warnings():
@@ -589,6 +589,16 @@ def test_sec01_other_binds_need_tls_or_the_flag(host: str) -> None:
     assert check_bind_policy(host, tls=True, insecure_http=False) is None
     warning = check_bind_policy(host, tls=False, insecure_http=True)
     assert warning is not None and "--insecure-http" in warning
+
+
+@pytest.mark.parametrize("peer", ["127.0.0.1", "::1", "::ffff:127.0.0.1"])
+def test_pairing_offers_for_loopback_peers_only(tmp_path: Path, peer: str) -> None:
+    """A dual-stack bind (--host ::) reports local IPv4 peers as ::ffff:127.0.0.1."""
+    app, _services = make_app(tmp_path)
+    with TestClient(app, base_url=BASE_URL, client=(peer, 40000)) as client:
+        assert client.post("/v1/pairing/request").status_code == 200
+    assert not is_loopback("::ffff:192.168.1.50")
+    assert is_tailnet("::ffff:100.64.0.1")
 
 
 def test_sec18_forwarding_headers_do_not_make_a_remote_peer_local(tmp_path: Path) -> None:
