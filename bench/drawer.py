@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -27,6 +28,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+if not __package__:  # `python bench/<name>.py`: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (
     CompanionHost,

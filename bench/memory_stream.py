@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
+import sys
 import tempfile
 import time
 import uuid
@@ -32,6 +32,9 @@ from pathlib import Path
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+
+if not __package__:  # `python bench/<name>.py`: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import (
     CompanionHost,
@@ -200,7 +203,6 @@ async def amain(args: argparse.Namespace) -> None:
             killed = host.stop()
             if killed:
                 print(f"warning: had to SIGKILL leftover pids {killed}")
-        print(json.dumps({"rollout_mb": round(size, 1)}))
 
 
 def main() -> None:

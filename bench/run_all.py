@@ -10,6 +10,10 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+if not __package__:  # `python bench/<name>.py`: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench._common import REPO_ROOT
 

@@ -34,6 +34,9 @@ from pathlib import Path
 
 import httpx
 
+if not __package__:  # `python bench/<name>.py`: make the repo root importable
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
 from bench._common import (
     NATIVE_CODEX,
     NPM_CODEX,
