@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse
 
 from codexremote.api.common import Envelope, checked_project_id, read_object
 from codexremote.chats.models import (
@@ -31,13 +32,14 @@ def chats_router(
         await chats.directory.ensure_loaded()
         return {"data": chats.directory.projects()}
 
-    @router.get("/chats", response_model=Envelope[list[ChatThread]])
+    @router.get("/chats", responses={200: {"model": Envelope[list[ChatThread]]}})
     async def list_chats(project_id: str | None = Query(None, alias="projectId")) -> Any:
         if project_id is not None:
             await chats.require_project_cwd(checked_project_id(project_id))
         else:
             await chats.directory.ensure_loaded()
-        return {"data": chats.directory.chats(project_id)}
+        # Thousands of rows: plain dicts, serialised once (the model documents the shape).
+        return JSONResponse({"data": chats.directory.chat_rows(project_id)})
 
     @router.post("/chats", status_code=201, response_model=Envelope[ChatThread])
     async def create_chat(request: Request) -> Any:

@@ -43,7 +43,7 @@ Authenticator = Callable[[str], str | None]  # token → device id
 PendingApprovals = Callable[[str | None], list[dict[str, Any]]]  # chat (None=all) → approvals
 
 
-_STOP = StreamEvent(seq=-1, event="", chat_id="", payload=None, timestamp_ms=0)
+_STOP = StreamEvent(seq=-1, event="", chat_id="", timestamp_ms=0, encoded="")
 
 
 class AuthMessage(BaseModel):

@@ -41,18 +41,27 @@ class ThreadInfo:
     updated_at: int
     status: str | None = None
     archived: bool = False
+    project_id: str = ""  # sha256 of cwd, computed once (the drawer lists thousands)
+
+    def __post_init__(self) -> None:
+        if not self.project_id:
+            self.project_id = project_id_for_cwd(self.cwd)
+
+    def row(self) -> dict[str, Any]:
+        """The wire ``ChatThread`` as a plain dict (no model validation on the hot path)."""
+        title = (self.name or "").strip() or self.preview.strip() or "Untitled chat"
+        return {
+            "id": self.id,
+            "projectId": self.project_id,
+            "title": title[:200],
+            "preview": self.preview,
+            "updatedAt": self.updated_at or self.created_at,
+            "cwd": self.cwd,
+            "status": self.status,
+        }
 
     def chat(self) -> ChatThread:
-        title = (self.name or "").strip() or self.preview.strip() or "Untitled chat"
-        return ChatThread(
-            id=self.id,
-            projectId=project_id_for_cwd(self.cwd),
-            title=title[:200],
-            preview=self.preview,
-            updatedAt=self.updated_at or self.created_at,
-            cwd=self.cwd,
-            status=self.status,
-        )
+        return ChatThread(**self.row())
 
 
 def _seconds(value: Any) -> int:
@@ -132,7 +141,7 @@ class ChatDirectory:
                 if old is not None and old.status and info.status in (None, "notLoaded"):
                     info.status = old.status
                 self._threads[info.id] = info
-                self._known_projects[project_id_for_cwd(info.cwd)] = info.cwd
+                self._known_projects[info.project_id] = info.cwd
             self._listed_at = time.monotonic()
 
     def mark_stale(self) -> None:
@@ -175,7 +184,7 @@ class ChatDirectory:
             info.name = info.name or old.name
             info.preview = info.preview or old.preview
         self._threads[info.id] = info
-        self._known_projects[project_id_for_cwd(info.cwd)] = info.cwd
+        self._known_projects[info.project_id] = info.cwd
         return info.chat()
 
     def note_title(self, chat_id: str, title: str) -> None:
@@ -219,14 +228,17 @@ class ChatDirectory:
         return projects
 
     def chats(self, project_id: str | None) -> list[ChatThread]:
-        chats = [
-            info.chat()
+        return [ChatThread(**row) for row in self.chat_rows(project_id)]
+
+    def chat_rows(self, project_id: str | None) -> list[dict[str, Any]]:
+        """Newest first; plain dicts for the drawer's hot path."""
+        rows = [
+            info.row()
             for info in self._threads.values()
-            if not info.archived
-            and (project_id is None or project_id_for_cwd(info.cwd) == project_id)
+            if not info.archived and (project_id is None or info.project_id == project_id)
         ]
-        chats.sort(key=lambda c: (-c.updatedAt, c.id))
-        return chats
+        rows.sort(key=lambda row: (-row["updatedAt"], row["id"]))
+        return rows
 
     def remember_project(self, cwd: str) -> None:
         self._known_projects[project_id_for_cwd(cwd)] = cwd

@@ -16,7 +16,7 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 log = logging.getLogger("codexremote.events")
@@ -26,28 +26,39 @@ REPLAY_CAPACITY = 20_000  # ~a long turn's worth of deltas; bounded memory
 
 @dataclass(frozen=True)
 class StreamEvent:
+    """One frame, kept only as its JSON text: encoded once at publish, however many
+    clients receive it, and about half the memory of keeping the payload objects."""
+
     seq: int
     event: str
     chat_id: str
-    payload: Any
     timestamp_ms: int
-    _text: list[str] = field(default_factory=list, compare=False, repr=False)
+    encoded: str
+
+    @classmethod
+    def create(
+        cls, seq: int, event: str, chat_id: str, payload: Any, timestamp_ms: int
+    ) -> StreamEvent:
+        envelope = {
+            "event": event,
+            "chatId": chat_id,
+            "payload": payload,
+            "timestamp": timestamp_ms,
+            "seq": seq,
+        }
+        return cls(seq, event, chat_id, timestamp_ms, json.dumps(envelope, separators=(",", ":")))
 
     def envelope(self) -> dict[str, Any]:
         """The original app's envelope plus our additive ``seq``."""
-        return {
-            "event": self.event,
-            "chatId": self.chat_id,
-            "payload": self.payload,
-            "timestamp": self.timestamp_ms,
-            "seq": self.seq,
-        }
+        value: dict[str, Any] = json.loads(self.encoded)
+        return value
+
+    @property
+    def payload(self) -> Any:
+        return self.envelope()["payload"]
 
     def text(self) -> str:
-        """JSON text, encoded once however many clients receive it."""
-        if not self._text:
-            self._text.append(json.dumps(self.envelope(), separators=(",", ":")))
-        return self._text[0]
+        return self.encoded
 
 
 class _TooOld:
@@ -78,7 +89,7 @@ class EventBus:
 
     def publish(self, event: str, chat_id: str, payload: Any) -> StreamEvent:
         self._seq += 1
-        item = StreamEvent(self._seq, event, chat_id, payload, self._clock_ms())
+        item = StreamEvent.create(self._seq, event, chat_id, payload, self._clock_ms())
         self._buffer.append(item)
         for subscriber in list(self._subscribers):
             try:
