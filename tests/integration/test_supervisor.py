@@ -220,3 +220,32 @@ async def test_rel05_overloaded_is_retried_with_backoff() -> None:
         assert result["thread"]["id"]
     finally:
         await supervisor.stop()
+
+
+async def test_rel04_flooding_child_keeps_answering_and_memory_stays_bounded() -> None:
+    supervisor = AppServerSupervisor(fake_launcher(FAKE_FLOOD="1", FAKE_FLOOD_LINES="200000"))
+    seen = 0
+
+    def count(_method: str, _params: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += 1
+
+    supervisor.add_notification_handler(count)
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        before = _rss_mb()
+        for _ in range(20):
+            result = await supervisor.request("thread/start", {"cwd": "/"}, timeout=10)
+            assert result["thread"]["id"]
+        await wait_for(lambda: seen >= 200_000, timeout=60)
+        assert _rss_mb() - before < 50
+    finally:
+        await supervisor.stop()
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
