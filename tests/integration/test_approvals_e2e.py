@@ -319,6 +319,13 @@ async def test_file_change_approval_lists_paths_and_counts(
     await ws.close()
     assert turn_status(frames, turn_id) == "completed"
     assert (git_repo / scripts.PATCH_FILE).read_text() == "hello from the patch\n"
+    # The rollout the real binary wrote maps to an "Edited +1 -0" card (wire-api 7.3).
+    timeline = (await companion.get(f"/v1/chats/{chat_id}/timeline")).json()["data"]
+    edits = [a for a in timeline["activities"] if a["kind"] == "file_edited"]
+    assert [(a["filePath"].rsplit("/", 1)[-1], a["additions"], a["deletions"]) for a in edits] == [
+        (scripts.PATCH_FILE, 1, 0)
+    ]
+    assert edits[0]["state"] == "completed" and edits[0]["title"] == "Edited"
 
 
 async def mcp_turn(
