@@ -194,6 +194,7 @@ async def pair_use_revoke(
     paired = await waiting
     assert paired.status_code == 200, paired.text
     token = paired.json()["token"]
+    wrong = token[:-1] + ("1" if token.endswith("0") else "0")  # one digit off
     auth = {"Authorization": f"Bearer {token}"}
     assert (await client.get("/v1/projects", headers=auth)).status_code == 200
     assert (await client.get("/v1/devices", headers=auth)).status_code == 200
@@ -204,7 +205,7 @@ async def pair_use_revoke(
     await message_ws.send(json.dumps({"type": "auth", "token": token, "lastSeq": 0}))
     await message_ws.send(json.dumps({"type": "ping"}))
     wrong_ws = await connect(ws_url, **ws)
-    await wrong_ws.send(json.dumps({"type": "auth", "token": token[:-1] + "0"}))
+    await wrong_ws.send(json.dumps({"type": "auth", "token": wrong}))
     with pytest.raises(ConnectionClosed):
         await asyncio.wait_for(wrong_ws.recv(), 5)
     revoked = await client.post("/v1/pairing/revoke", headers=auth)
@@ -213,7 +214,7 @@ async def pair_use_revoke(
         with pytest.raises(ConnectionClosed):
             await asyncio.wait_for(sock.recv(), 5)
     assert (await client.get("/v1/projects", headers=auth)).status_code == 401
-    return [token, link.nonce, token[::-1], token[:-1] + "0"]
+    return [token, link.nonce, token[::-1], wrong]
 
 
 def leaks(text: str, secrets: list[str]) -> list[str]:
