@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, APIWebSocketRoute, iter_route_contexts
@@ -29,7 +30,7 @@ from starlette.routing import Route
 from starlette.websockets import WebSocketDisconnect
 
 from codexremote.api.auth import PUBLIC_PATHS, SELF_AUTHENTICATED_PATHS
-from codexremote.api.security import CSP
+from codexremote.api.security import CSP, Perimeter
 from codexremote.app import Services, build_services, create_app
 from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.netcheck import UnsafeBind, check_bind_policy, is_loopback, is_tailnet
@@ -601,10 +602,33 @@ def test_pairing_offers_for_loopback_peers_only(tmp_path: Path, peer: str) -> No
     assert is_tailnet("::ffff:100.64.0.1")
 
 
+async def test_sec02_hosts_learned_after_startup_join_the_allowlist() -> None:
+    """Perimeter(extra_hosts=...) is read per request (the tailnet name is found at startup)."""
+
+    async def ok(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"{}"})
+
+    learned: list[str] = []
+    perimeter = Perimeter(
+        ok, allowed_hosts=[], scheme="http", port=PORT, extra_hosts=lambda: learned
+    )
+    transport = httpx.ASGITransport(app=perimeter)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        host = {"Host": f"{CONFIGURED_HOST}:{PORT}"}
+        assert (await client.get("/health", headers=host)).status_code == 421
+        learned.append(CONFIGURED_HOST.upper())
+        assert (await client.get("/health", headers=host)).status_code == 200
+        origin = {**host, "Origin": f"http://{CONFIGURED_HOST}:{PORT}"}
+        assert (await client.post("/v1/x", headers=origin)).status_code == 200
+        assert (await client.get("/health", headers={"Host": "evil.example"})).status_code == 421
+
+
 @pytest.mark.xfail(
     reason="app.allowed_hosts() reads only settings.advertise_host; the tailnet name that "
     "_start_pairing discovers and puts in pairing links is not on the Host allowlist "
-    "(fix in app.py: pass the discovered name to the Perimeter)",
+    "(fix in app.py: add_middleware(Perimeter, ..., "
+    "extra_hosts=lambda: (services.advertised_host,)))",
     strict=True,
 )
 def test_sec02_the_advertised_tailnet_name_is_allowed(

@@ -18,7 +18,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -74,14 +74,33 @@ def split_host(value: str) -> tuple[str, int | None] | None:
     return hostname.lower(), port
 
 
+def _normal_hosts(hosts: Iterable[str]) -> set[str]:
+    return {h.lower().strip("[]") for h in hosts if h}
+
+
 class Perimeter:
     def __init__(
-        self, app: ASGIApp, *, allowed_hosts: Iterable[str], scheme: str, port: int
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Iterable[str],
+        scheme: str,
+        port: int,
+        extra_hosts: Callable[[], Iterable[str]] | None = None,
     ) -> None:
+        """``extra_hosts`` is read on every request: names known only after startup
+        (the tailnet name put in pairing links) join the allowlist when known."""
         self.app = app
-        self.allowed_hosts = {h.lower().strip("[]") for h in (*LOOPBACK_HOSTS, *allowed_hosts)}
+        self._static_hosts = _normal_hosts((*LOOPBACK_HOSTS, *allowed_hosts))
+        self._extra_hosts = extra_hosts
         self.scheme = scheme
         self.port = port
+
+    @property
+    def allowed_hosts(self) -> set[str]:
+        if self._extra_hosts is None:
+            return self._static_hosts
+        return self._static_hosts | _normal_hosts(self._extra_hosts())
 
     def allowed_origins(self, host_port: int | None) -> set[str]:
         ports = {self.port, host_port} - {None}
