@@ -87,6 +87,11 @@ class Services:
         record = self.devices.authenticate(token)
         return record.device_id if record is not None else None
 
+    async def verify_token_async(self, token: str) -> str | None:
+        """Like verify_token, but the store's occasional last-seen fsync runs off the loop."""
+        record = await self.devices.authenticate_async(token)
+        return record.device_id if record is not None else None
+
     def pending_approvals(self, chat_id: str | None) -> list[dict[str, Any]]:
         items = (
             self.approvals.open_for_chat(chat_id)
@@ -299,7 +304,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    require_device = device_dependency(services.verify_token, services.token_limiter)
+    require_device = device_dependency(services.verify_token_async, services.token_limiter)
     app.include_router(health_router(services))
     app.include_router(chats_router(services.chats, require_device))
     app.include_router(approvals_router(services.approvals, services.chats, require_device))
@@ -317,5 +322,6 @@ def create_app(services: Services) -> FastAPI:
         allowed_hosts=allowed_hosts(settings),
         scheme=settings.scheme,
         port=settings.port,
+        extra_hosts=lambda: (services.advertised_host,),  # known only after startup
     )
     return app

@@ -624,13 +624,6 @@ async def test_sec02_hosts_learned_after_startup_join_the_allowlist() -> None:
         assert (await client.get("/health", headers={"Host": "evil.example"})).status_code == 421
 
 
-@pytest.mark.xfail(
-    reason="app.allowed_hosts() reads only settings.advertise_host; the tailnet name that "
-    "_start_pairing discovers and puts in pairing links is not on the Host allowlist "
-    "(fix in app.py: add_middleware(Perimeter, ..., "
-    "extra_hosts=lambda: (services.advertised_host,)))",
-    strict=True,
-)
 def test_sec02_the_advertised_tailnet_name_is_allowed(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -43,7 +43,7 @@ class FailureLimiter(Protocol):
     def record_failure(self, key: str) -> None: ...
 
 
-Verifier = Callable[[str], str | None]  # token → device id (None if unknown/revoked)
+Verifier = Callable[[str], Awaitable[str | None]]  # token → device id (None: unknown/revoked)
 
 
 def client_key(request: Request) -> str:
@@ -60,7 +60,7 @@ def device_dependency(
         token = header[7:].strip()
         if not token:
             raise Unauthorized("Invalid bearer token")
-        device_id = verify(token) if len(token) <= MAX_TOKEN_CHARS else None
+        device_id = await verify(token) if len(token) <= MAX_TOKEN_CHARS else None
         if device_id is None:
             # The limiter is consulted only for failed tokens: a valid token is never
             # locked out by someone else's failures from the same address (behind
