@@ -29,6 +29,17 @@ def fake_launcher(**knobs: str):
     return launch
 
 
+def recording(launcher: Any, transports: list[Any]) -> Any:
+    """Wraps a launcher so the test can reach each spawned child (to kill it)."""
+
+    async def launch() -> Transport:
+        transport = await launcher()
+        transports.append(transport)
+        return transport
+
+    return launch
+
+
 async def wait_for(predicate, timeout: float = 10.0, step: float = 0.01) -> float:
     start = time.monotonic()
     while not predicate():
@@ -148,16 +159,10 @@ async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
 
 
 async def test_rel02_crash_fails_inflight_requests_within_a_second() -> None:
-    supervisor = AppServerSupervisor(fake_launcher(FAKE_HANG="1"), backoff_initial=0.05)
     transports: list[Any] = []
-    original = supervisor._launcher
-
-    async def launch() -> Transport:
-        transport = await original()
-        transports.append(transport)
-        return transport
-
-    supervisor._launcher = launch
+    supervisor = AppServerSupervisor(
+        recording(fake_launcher(FAKE_HANG="1"), transports), backoff_initial=0.05
+    )
     await supervisor.start()
     try:
         assert await supervisor.wait_ready(10)
@@ -174,16 +179,10 @@ async def test_rel02_crash_fails_inflight_requests_within_a_second() -> None:
 
 
 async def test_rel03_hung_child_request_times_out_and_shutdown_is_bounded() -> None:
-    supervisor = AppServerSupervisor(fake_launcher(FAKE_HANG="1", FAKE_IGNORE_SIGTERM="1"))
     transports: list[Any] = []
-    original = supervisor._launcher
-
-    async def launch() -> Transport:
-        transport = await original()
-        transports.append(transport)
-        return transport
-
-    supervisor._launcher = launch
+    supervisor = AppServerSupervisor(
+        recording(fake_launcher(FAKE_HANG="1", FAKE_IGNORE_SIGTERM="1"), transports)
+    )
     await supervisor.start()
     assert await supervisor.wait_ready(10)
     with pytest.raises(RequestTimeout):
