@@ -57,6 +57,7 @@ from codexremote.stream.relay import NotificationRelay
 
 log = logging.getLogger("codexremote")
 
+
 BAD_TOKEN_LIMIT_PER_MINUTE = 20  # per client address; 429 with Retry-After beyond
 
 
@@ -106,12 +107,17 @@ def build_services(
     *,
     launcher: Launcher | None = None,
     child_env: Mapping[str, str] | None = None,
+    supervisor: AppServerSupervisor | None = None,
+    devices: DeviceStore | None = None,
 ) -> Services:
-    if launcher is None:
-        launcher = app_server_launcher(
-            resolve_codex_bin(settings), child_environment(settings, child_env)
-        )
-    supervisor = AppServerSupervisor(launcher)
+    """``supervisor``: adopt one that is already running (``serve`` starts the child
+    before importing the web stack); otherwise one is made from ``launcher``."""
+    if supervisor is None:
+        if launcher is None:
+            launcher = app_server_launcher(
+                resolve_codex_bin(settings), child_environment(settings, child_env)
+            )
+        supervisor = AppServerSupervisor(launcher)
     bus = EventBus()
     turns = TurnTracker()
     directory = ChatDirectory(supervisor.request)
@@ -161,7 +167,7 @@ def build_services(
         chats=chats,
         relay=relay,
         hub=StreamHub(bus),
-        devices=DeviceStore(settings.state_dir),
+        devices=devices if devices is not None else DeviceStore(settings.state_dir),
         token_limiter=FailureLimiter(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),

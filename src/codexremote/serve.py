@@ -1,17 +1,33 @@
-"""``codexremote serve``: checks, then uvicorn with the companion app."""
+"""``codexremote serve``: checks, then uvicorn with the companion app.
+
+Start-up order: the cheap checks first (each failure is one line and exit 2),
+then the ``codex app-server`` child is spawned *before* the web stack is
+imported, so the child initialises while Python loads FastAPI (about half a
+second on a 2-core machine); the app then adopts the already running
+supervisor.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import logging
+import signal
 import ssl
 import sys
+from typing import Any
 
-import uvicorn
-
-from codexremote.app import build_services, create_app
-from codexremote.launcher import CodexNotFound
+from codexremote.codex.supervisor import AppServerSupervisor
+from codexremote.launcher import (
+    CodexNotFound,
+    app_server_launcher,
+    child_environment,
+    resolve_codex_bin,
+)
 from codexremote.netcheck import UnsafeBind, check_bind_policy, port_available
+from codexremote.pairing.device_store import DeviceStore, DeviceStoreCorrupt
 from codexremote.settings import Settings
+from codexremote.storage import InsecurePermissions
 
 log = logging.getLogger("codexremote")
 
@@ -67,30 +83,62 @@ def serve(settings: Settings) -> int:
     if warning:
         log.warning("%s", warning)
     try:
-        services = build_services(settings)
+        codex_bin = resolve_codex_bin(settings)
     except CodexNotFound as exc:
         return _fail(str(exc))
     if not port_available(settings.host, settings.port):
         return _fail(f"port {settings.port} on {settings.host} is already in use (try --port)")
-    services.announce_offer = True
-    app = create_app(services)
-    config = uvicorn.Config(
-        app,
-        host=settings.host,
-        port=settings.port,
-        ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
-        ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-        access_log=False,  # SEC-13: our Perimeter logs paths without query strings
-        log_config=None,
-        server_header=False,
-        ws_max_size=WS_MAX_MESSAGE_BYTES,
-        ws_per_message_deflate=False,
-        ws_ping_interval=WS_PING_INTERVAL_S,
-        ws_ping_timeout=WS_PING_TIMEOUT_S,
-        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-        proxy_headers=False,  # SEC-18: client addresses are never trusted from headers
-    )
-    keep_tokens_out_of_logs()
-    log.info("codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port)
-    uvicorn.Server(config).run()
+    try:
+        devices = DeviceStore(settings.state_dir)  # refuses unsafe modes, never "repairs"
+    except (InsecurePermissions, DeviceStoreCorrupt) as exc:
+        return _fail(str(exc))
+    try:
+        return asyncio.run(_serve(settings, codex_bin, devices))
+    except asyncio.CancelledError:  # a signal during start-up; the child was stopped
+        return 130
+
+
+async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> int:
+    supervisor = AppServerSupervisor(app_server_launcher(codex_bin, child_environment(settings)))
+    await supervisor.start()  # the child starts while the web stack is imported
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGINT):  # until uvicorn installs its own handlers
+        loop.add_signal_handler(sig, task.cancel)
+    try:
+        try:
+            app_module, uvicorn = await asyncio.to_thread(_import_web_stack)
+        finally:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+        services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
+        services.announce_offer = True
+        config = uvicorn.Config(
+            app_module.create_app(services),
+            host=settings.host,
+            port=settings.port,
+            ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
+            ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
+            access_log=False,  # SEC-13: our Perimeter logs paths without query strings
+            log_config=None,
+            server_header=False,
+            ws_max_size=WS_MAX_MESSAGE_BYTES,
+            ws_per_message_deflate=False,
+            ws_ping_interval=WS_PING_INTERVAL_S,
+            ws_ping_timeout=WS_PING_TIMEOUT_S,
+            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
+            proxy_headers=False,  # SEC-18: client addresses are never trusted from headers
+        )
+        keep_tokens_out_of_logs()
+        log.info(
+            "codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port
+        )
+        await uvicorn.Server(config).serve()
+    finally:
+        await supervisor.stop()  # idempotent; the app's lifespan normally stopped it
     return 0
+
+
+def _import_web_stack() -> tuple[Any, Any]:
+    return importlib.import_module("codexremote.app"), importlib.import_module("uvicorn")

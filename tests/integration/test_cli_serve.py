@@ -154,3 +154,64 @@ def test_serve_without_codex_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0
     assert "codex is not installed" in result.stderr and "npm install" in result.stderr
+
+
+def test_rel03_sigterm_during_startup_leaves_no_orphan(
+    tmp_path: Path, codex_bin: Path, codex_env: dict[str, str], codex_home: Path
+) -> None:
+    argv = [
+        *CLI,
+        "serve",
+        "--port",
+        str(free_port()),
+        "--codex-bin",
+        str(codex_bin),
+        "--codex-home",
+        str(codex_home),
+        "--state-dir",
+        str(tmp_path / "state"),
+    ]
+    proc = subprocess.Popen(argv, env=codex_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 10
+    children: set[int] = set()
+    while not children and time.monotonic() < deadline:  # the child starts before FastAPI loads
+        children = descendants(proc.pid)
+        time.sleep(0.01)
+    assert children
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=10)
+    time.sleep(0.3)
+    assert [pid for pid in children if alive(pid)] == []
+    assert b"Traceback" not in err
+
+
+def test_corrupt_device_store_is_one_line_and_exit_2(
+    tmp_path: Path, codex_bin: Path, codex_env: dict[str, str], codex_home: Path
+) -> None:
+    state = tmp_path / "state"
+    state.mkdir(mode=0o700)
+    store = state / "devices.json"
+    store.write_text("{not json")
+    store.chmod(0o600)
+    result = subprocess.run(
+        [
+            *CLI,
+            "serve",
+            "--port",
+            str(free_port()),
+            "--codex-bin",
+            str(codex_bin),
+            "--codex-home",
+            str(codex_home),
+            "--state-dir",
+            str(state),
+        ],
+        env=codex_env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith("codexremote: ") and result.stderr.count("\n") == 1
+    assert "devices.json" in result.stderr
+    assert store.read_text() == "{not json"  # never overwritten
