@@ -320,7 +320,12 @@ def create_app(services: Services) -> FastAPI:
     )
     app.include_router(projects_router(services.settings, services.chats, require_device))
     app.include_router(
-        stream_router(services.hub, services.verify_token, services.pending_approvals)
+        stream_router(
+            services.hub,
+            services.verify_token,
+            services.pending_approvals,
+            services.token_limiter,
+        )
     )
     settings = services.settings
     app.add_middleware(

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import InvalidStatus
 
 from codexremote.api.stream import CLIENT_QUEUE_MAX
-from codexremote.app import Services, build_services
+from codexremote.app import BAD_TOKEN_LIMIT_PER_MINUTE, Services, build_services
 from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.settings import Settings
 from tests.integration.conftest import free_port, start_companion
@@ -135,3 +136,39 @@ async def test_rel06_resync_when_gap_is_too_old(light_companion: tuple[Services,
     frames = [json.loads(await asyncio.wait_for(ws.recv(), 5)) for _ in range(2)]
     assert [f["seq"] for f in frames] == [first + 1, first + 2]
     await ws.close()
+
+
+async def test_sec10_first_message_auth_is_capped_and_rate_limited(
+    light_companion: tuple[Services, int, str],
+) -> None:
+    from codexremote.api.stream import MAX_UNAUTHENTICATED_SOCKETS
+
+    services, port, token = light_companion
+    url = f"ws://127.0.0.1:{port}/v1/stream?chatId=T"
+    # Sockets that never authenticate: only so many may wait at once.
+    waiting = [await connect(url) for _ in range(MAX_UNAUTHENTICATED_SOCKETS)]
+    await asyncio.sleep(0.1)
+    assert services.hub.unauthenticated == MAX_UNAUTHENTICATED_SOCKETS
+    with pytest.raises(InvalidStatus) as refused_extra:  # refused before the upgrade
+        await connect(url)
+    assert refused_extra.value.response.status_code == 403
+    for ws in waiting:
+        await ws.close()
+    await asyncio.sleep(0.1)
+    assert services.hub.unauthenticated == 0
+    # An address that keeps sending bad tokens is refused before it can try again.
+    attempts = 0
+    with pytest.raises(InvalidStatus) as refused:
+        while attempts < 100:
+            bad = await connect(url)
+            attempts += 1
+            await bad.send(json.dumps({"type": "auth", "token": "f" * 64}))
+            await asyncio.wait_for(bad.wait_closed(), 5)
+            assert bad.close_code == 1008
+    assert refused.value.response.status_code == 403
+    assert attempts == BAD_TOKEN_LIMIT_PER_MINUTE
+    # A native client with a valid header token is not locked out by that.
+    ok = await connect(url, additional_headers={"Authorization": f"Bearer {token}"})
+    services.bus.publish("turn_started", "T", {"turnId": "U"})
+    assert json.loads(await asyncio.wait_for(ok.recv(), 5))["event"] == "turn_started"
+    await ok.close()

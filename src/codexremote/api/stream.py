@@ -27,6 +27,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketState
 
+from codexremote.api.auth import FailureLimiter
+from codexremote.errors import TooManyRequests
 from codexremote.events.bus import TOO_OLD, EventBus, StreamEvent
 
 log = logging.getLogger("codexremote.stream")
@@ -38,6 +40,7 @@ CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_TIMEOUT_S = 0.5  # SEC-09: revoked/overflowing sockets are gone well within 1 s
 MAX_INBOUND_PER_MINUTE = 120  # SEC-10: control messages are rare
+MAX_UNAUTHENTICATED_SOCKETS = 32  # browsers waiting to send their auth message
 
 Authenticator = Callable[[str], str | None]  # token → device id
 PendingApprovals = Callable[[str | None], list[dict[str, Any]]]  # chat (None=all) → approvals
@@ -82,6 +85,7 @@ class StreamHub:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self.clients: set[StreamClient] = set()
+        self.unauthenticated = 0  # accepted sockets still waiting for their auth message
 
     def by_device(self, device_id: str) -> list[StreamClient]:
         return [c for c in self.clients if c.device_id == device_id]
@@ -152,14 +156,31 @@ def _int_or_none(value: str | None) -> int | None:
 
 
 def stream_router(
-    hub: StreamHub, authenticate: Authenticator, pending_approvals: PendingApprovals
+    hub: StreamHub,
+    authenticate: Authenticator,
+    pending_approvals: PendingApprovals,
+    limiter: FailureLimiter | None = None,
 ) -> APIRouter:
     router = APIRouter()
+
+    def locked_out(key: str) -> bool:
+        if limiter is None:
+            return False
+        try:
+            limiter.check(key)
+        except TooManyRequests:
+            return True
+        return False
+
+    def failed(key: str) -> None:
+        if limiter is not None:
+            limiter.record_failure(key)
 
     @router.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
         chat_id = websocket.query_params.get("chatId") or None
         last_seq = _int_or_none(websocket.query_params.get("lastSeq"))
+        key = websocket.client.host if websocket.client else "unknown"
         if chat_id is not None and len(chat_id) > 128:
             await websocket.close(code=CLOSE_POLICY)
             return
@@ -168,19 +189,32 @@ def stream_router(
         if token is not None:
             device_id = authenticate(token) if token else None
             if device_id is None:
+                failed(key)
                 await websocket.close(code=CLOSE_POLICY)  # before accept → 403
                 return
+        elif locked_out(key) or hub.unauthenticated >= MAX_UNAUTHENTICATED_SOCKETS:
+            # Browsers authenticate after accept: cap how many may wait, and refuse an
+            # address that keeps sending bad tokens (same limiter as REST).
+            await websocket.close(code=CLOSE_TRY_AGAIN)
+            return
         await websocket.accept()
         if token and authenticate(token) is None:
             # Revoked while the handshake completed: the revocation listener found no
             # socket to close yet. From here to registration with the hub nothing awaits.
-            await websocket.close(code=CLOSE_POLICY, reason="device revoked")
+            await _quiet_close(websocket, CLOSE_POLICY, "device revoked")
             return
         if device_id is None:
-            auth = await _first_message_auth(websocket)
+            hub.unauthenticated += 1
+            try:
+                auth, gone = await _first_message_auth(websocket)
+            finally:
+                hub.unauthenticated -= 1
+            if gone:
+                return  # left (or stayed silent) before authenticating: nothing to count
             device_id = authenticate(auth.token) if auth is not None else None
             if auth is None or device_id is None:
-                await websocket.close(code=CLOSE_POLICY, reason="authentication failed")
+                failed(key)
+                await _quiet_close(websocket, CLOSE_POLICY, "authentication failed")
                 return
             chat_id = auth.chatId or chat_id
             last_seq = auth.lastSeq if auth.lastSeq is not None else last_seq
@@ -190,12 +224,25 @@ def stream_router(
     return router
 
 
-async def _first_message_auth(websocket: WebSocket) -> AuthMessage | None:
+async def _first_message_auth(websocket: WebSocket) -> tuple[AuthMessage | None, bool]:
+    """(the auth message or None if it was not one, whether the peer is gone/silent)."""
     try:
         raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
-        return AuthMessage.model_validate_json(raw)
-    except (TimeoutError, ValidationError, WebSocketDisconnect, KeyError, RuntimeError):
-        return None
+    except (WebSocketDisconnect, KeyError, RuntimeError):
+        return None, True
+    except TimeoutError:
+        await _quiet_close(websocket, CLOSE_POLICY, "authentication timed out")
+        return None, True
+    try:
+        return AuthMessage.model_validate_json(raw), False
+    except ValidationError:
+        return None, False
+
+
+async def _quiet_close(websocket: WebSocket, code: int, reason: str) -> None:
+    """Close unless the peer already went away (then there is nothing to tell it)."""
+    with contextlib.suppress(Exception):
+        await websocket.close(code=code, reason=reason)
 
 
 async def _serve(
