@@ -33,7 +33,7 @@ from fastapi import FastAPI
 
 from codexremote.app import Services, build_services, create_app
 from codexremote.codex.transport import StdioTransport, Transport
-from codexremote.serve import WS_MAX_MESSAGE_BYTES, WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
+from codexremote.server import WS_MAX_MESSAGE_BYTES, WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
 from codexremote.settings import Settings
 
 FAKE_APP_SERVER = Path(__file__).with_name("_fake_app_server.py")

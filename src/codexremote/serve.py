@@ -31,10 +31,6 @@ from codexremote.storage import InsecurePermissions
 
 log = logging.getLogger("codexremote")
 
-WS_MAX_MESSAGE_BYTES = 64 * 1024  # SEC-10: inbound frames are tiny control messages
-WS_PING_INTERVAL_S = 20.0  # REL-07
-WS_PING_TIMEOUT_S = 20.0
-GRACEFUL_SHUTDOWN_S = 3  # REL-13; the child gets the rest of the 4.5 s budget
 # SEC-13: uvicorn hands this logger to `websockets`, which at DEBUG dumps every
 # handshake header (``authorization: Bearer ...`` included) and every frame (the
 # first-message auth carries the token). It never goes below INFO.
@@ -108,37 +104,22 @@ async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> in
         loop.add_signal_handler(sig, task.cancel)
     try:
         try:
-            app_module, uvicorn = await asyncio.to_thread(_import_web_stack)
+            app_module, server_module = await asyncio.to_thread(_import_web_stack)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
         services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
         services.announce_offer = True
-        config = uvicorn.Config(
-            app_module.create_app(services),
-            host=settings.host,
-            port=settings.port,
-            ssl_certfile=str(settings.tls_cert) if settings.tls_cert else None,
-            ssl_keyfile=str(settings.tls_key) if settings.tls_key else None,
-            access_log=False,  # SEC-13: our Perimeter logs paths without query strings
-            log_config=None,
-            server_header=False,
-            ws_max_size=WS_MAX_MESSAGE_BYTES,
-            ws_per_message_deflate=False,
-            ws_ping_interval=WS_PING_INTERVAL_S,
-            ws_ping_timeout=WS_PING_TIMEOUT_S,
-            timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_S,
-            proxy_headers=False,  # SEC-18: client addresses are never trusted from headers
-        )
+        config = server_module.uvicorn_config(app_module.create_app(services), settings)
         keep_tokens_out_of_logs()
         log.info(
             "codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port
         )
-        await uvicorn.Server(config).serve()
+        await server_module.CompanionServer(config, services.hub).serve()
     finally:
         await supervisor.stop()  # idempotent; the app's lifespan normally stopped it
     return 0
 
 
 def _import_web_stack() -> tuple[Any, Any]:
-    return importlib.import_module("codexremote.app"), importlib.import_module("uvicorn")
+    return importlib.import_module("codexremote.app"), importlib.import_module("codexremote.server")

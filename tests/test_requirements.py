@@ -1,0 +1,26 @@
+"""Requirements manifest: every SEC/REL requirement we claim has a test named after it.
+
+IDs from security-reliability.md. A requirement that does not apply yet says why.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parent
+NOT_YET = {
+    "sec12": "XSS containment in the phone UI: the web client is not built yet "
+    "(CSP/nosniff/no-referrer headers are already tested under sec16)",
+    "sec17": "fail closed: covered by the sec01 tests (refused bind, --insecure-http warning)",
+}
+REQUIRED = [f"sec{n:02d}" for n in range(1, 19)] + [f"rel{n:02d}" for n in range(1, 14)]
+TEST_NAME = re.compile(r"def test_((?:sec|rel)\d\d)")
+
+
+def test_every_requirement_has_a_named_test() -> None:
+    found = set()
+    for path in TESTS.rglob("test_*.py"):
+        found.update(TEST_NAME.findall(path.read_text(encoding="utf-8")))
+    missing = [rid for rid in REQUIRED if rid not in found and rid not in NOT_YET]
+    assert missing == [], f"requirements without a test named after them: {missing}"
