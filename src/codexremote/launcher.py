@@ -43,6 +43,17 @@ def child_environment(settings: Settings, base: Mapping[str, str] | None = None)
 
 def app_server_launcher(codex_bin: str, env: Mapping[str, str]) -> Launcher:
     async def launch() -> Transport:
+        ensure_codex_home(env)
         return await StdioTransport.spawn([codex_bin, "app-server"], env)
 
     return launch
+
+
+def ensure_codex_home(env: Mapping[str, str]) -> None:
+    """codex refuses to start when CODEX_HOME names a missing directory ("CODEX_HOME points
+    to ..., but that path does not exist"), while it creates ~/.codex itself when the
+    variable is unset. We always pass CODEX_HOME, so a first run on a fresh account
+    would never start: create it (0700) as codex would."""
+    home = env.get("CODEX_HOME")
+    if home:
+        Path(home).mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -206,7 +206,7 @@ class AppServerSupervisor:
         }
         if self.state in ("dead", "restarting") and self.last_error:
             info["lastError"] = self.last_error
-            info["lastStderr"] = self.stderr_tail[-10:]
+            info["lastStderr"] = meaningful_stderr(self.stderr_tail)
         if self._dispatcher is not None:
             info["malformedLines"] = self._dispatcher.stats.malformed_lines
         return info
@@ -346,6 +346,16 @@ class AppServerSupervisor:
             await self.respond_error(request, -32601, "no handler for server requests")
             return
         await sink(request)
+
+
+_BACKTRACE_LINE = re.compile(r"^\s*(\d+: |at |Stack backtrace:)")
+STDERR_LINES_SHOWN = 10
+
+
+def meaningful_stderr(lines: list[str]) -> list[str]:
+    """The last stderr lines without Rust backtrace frames, which hide the real error."""
+    kept = [line for line in lines if line.strip() and not _BACKTRACE_LINE.match(line)]
+    return kept[-STDERR_LINES_SHOWN:]
 
 
 _VERSION = re.compile(r"/(\d+\.\d+\.\d+[^\s)]*)")
