@@ -34,7 +34,6 @@ from codexremote.approvals.types import ServerRequest
 from codexremote.chats.directory import ChatDirectory
 from codexremote.chats.service import ChatService
 from codexremote.chats.turns import TurnTracker
-from codexremote.codex.dispatcher import IncomingRequest
 from codexremote.codex.supervisor import AppServerSupervisor, Launcher
 from codexremote.desktop import DesktopSync, choose_bridge
 from codexremote.events.bus import EventBus
@@ -82,7 +81,6 @@ class Services:
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def verify_token(self, token: str) -> str | None:
         record = self.devices.authenticate(token)
@@ -148,12 +146,11 @@ def build_services(
 
     supervisor.add_generation_listener(on_new_generation)
     approvals = _approval_service(settings, supervisor, bus, turns)
-    relay.listeners.append(approvals.on_notification)
+    relay.listeners.append(lambda method, params, _chat: approvals.on_notification(method, params))
     live = LiveActivities()
 
-    def feed_live(method: str, params: dict[str, Any]) -> None:
+    def feed_live(method: str, params: dict[str, Any], chat_id: str | None) -> None:
         if method in ("item/started", "item/completed", "turn/completed"):
-            chat_id = turns.resolve_chat(params)
             live.on_notification(method, params, int(time.time() * 1000), chat_id=chat_id)
 
     relay.listeners.append(feed_live)
@@ -214,15 +211,12 @@ def _approval_service(
 ) -> ApprovalService:
     """Bridges app-server's server requests into the approvals domain and back."""
 
-    def incoming(req: ServerRequest) -> IncomingRequest:
-        return IncomingRequest(req.request_id, req.method, req.params, req.generation)
-
     async def respond(req: ServerRequest, result: Any) -> None:
-        await supervisor.respond(incoming(req), result)
+        await supervisor.respond(req, result)
 
     async def reject_unknown(req: ServerRequest) -> None:
         await supervisor.respond_error(
-            incoming(req), -32601, f"{req.method} is not supported by codex-remote"
+            req, -32601, f"{req.method} is not supported by codex-remote"
         )
 
     def publish(event: str, chat_id: str, payload: dict[str, Any]) -> None:
@@ -236,12 +230,7 @@ def _approval_service(
         chat_for_turn=turns.chat_for_turn,
     )
 
-    async def sink(request: IncomingRequest) -> None:
-        await approvals.on_server_request(
-            ServerRequest(request.request_id, request.method, request.params, request.generation)
-        )
-
-    supervisor.set_server_request_sink(sink)
+    supervisor.set_server_request_sink(approvals.on_server_request)
     return approvals
 
 

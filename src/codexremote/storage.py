@@ -45,8 +45,20 @@ def check_private(path: Path, expected_mode: int) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> None:
     """Replace ``path`` with ``data`` so that readers see the old or the new content."""
-    directory = path.parent
-    temp = directory / f"{TEMP_PREFIX}{path.name}.{secrets.token_hex(6)}"
+    temp = write_temp(path, data, mode=mode)
+    try:
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def write_temp(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> Path:
+    """A fully written, fsynced sibling of ``target`` (``O_EXCL``, ``mode``), ready for
+    ``os.replace``; callers that must check something before replacing use it directly."""
+    temp = target.parent / f"{TEMP_PREFIX}{target.name}.{secrets.token_hex(6)}"
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as handle:
@@ -54,12 +66,11 @@ def atomic_write_bytes(path: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE
             handle.flush()
             os.fsync(handle.fileno())
         os.chmod(temp, mode)
-        os.replace(temp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             temp.unlink()
         raise
-    fsync_dir(directory)
+    return temp
 
 
 def fsync_dir(directory: Path) -> None:

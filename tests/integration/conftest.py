@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,14 +15,11 @@ import uvicorn
 from codexremote.app import Services, build_services, create_app
 from codexremote.launcher import app_server_launcher
 from codexremote.settings import Settings
+from tests.harness.processes import free_port
+
+__all__ = ["Companion", "free_port", "start_companion"]
 
 STARTUP_TIMEOUT_S = 30.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

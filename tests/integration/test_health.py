@@ -2,26 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from pathlib import Path
 
 from codexremote.app import build_services, create_app
-from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.settings import Settings
+from tests.harness.processes import fake_app_server_launcher
 from tests.unit.test_api_perimeter import BASE_URL, CLIENT, TestClient
-
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
-
-
-def launcher(**knobs: str):  # type: ignore[no-untyped-def]
-    env = {**os.environ, **knobs}
-
-    async def launch() -> Transport:
-        return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], env)
-
-    return launch
 
 
 def poll(client: TestClient, state: str, timeout: float = 15) -> dict[str, object]:
@@ -35,7 +22,7 @@ def poll(client: TestClient, state: str, timeout: float = 15) -> dict[str, objec
 
 def test_health_reports_dead_with_the_last_stderr_lines(tmp_path: Path) -> None:
     settings = Settings(port=8787, state_dir=tmp_path / "s", codex_home=tmp_path / "ch")
-    services = build_services(settings, launcher=launcher(FAKE_FAIL_ON_START="1"))
+    services = build_services(settings, launcher=fake_app_server_launcher(FAKE_FAIL_ON_START="1"))
     services.supervisor._backoff_initial = 0.02
     with TestClient(create_app(services), base_url=BASE_URL, client=CLIENT) as client:
         body = poll(client, "dead")
@@ -49,7 +36,7 @@ def test_health_reports_dead_with_the_last_stderr_lines(tmp_path: Path) -> None:
 
 def test_health_goes_restarting_then_ready_after_a_crash(tmp_path: Path) -> None:
     settings = Settings(port=8787, state_dir=tmp_path / "s", codex_home=tmp_path / "ch")
-    services = build_services(settings, launcher=launcher(FAKE_CRASH_AFTER="1"))
+    services = build_services(settings, launcher=fake_app_server_launcher(FAKE_CRASH_AFTER="1"))
     services.supervisor._backoff_initial = 0.3
     with TestClient(create_app(services), base_url=BASE_URL, client=CLIENT) as client:
         first = poll(client, "ready")

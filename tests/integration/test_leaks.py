@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 import threading
 from pathlib import Path
 
@@ -12,10 +11,9 @@ from websockets.asyncio.client import connect
 
 from codexremote.app import Services
 from codexremote.codex.supervisor import AppServerSupervisor
-from codexremote.codex.transport import StdioTransport, Transport
+from tests.harness.processes import fake_app_server_launcher
 from tests.integration.test_stream_backpressure import light_companion  # noqa: F401
 
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
 TOLERANCE = 2
 
 
@@ -38,13 +36,9 @@ def child_pids() -> set[int]:
     return found
 
 
-async def launch() -> Transport:
-    return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], os.environ)
-
-
 async def test_rel12_supervisor_start_stop_cycles_leak_nothing() -> None:
     async def cycle() -> None:
-        supervisor = AppServerSupervisor(launch)
+        supervisor = AppServerSupervisor(fake_app_server_launcher())
         await supervisor.start()
         assert await supervisor.wait_ready(10)
         await supervisor.request("thread/start", {"cwd": "/"})

@@ -5,28 +5,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import os
-import sys
 import time
 from pathlib import Path
 
 from websockets.asyncio.client import connect
 
 from codexremote.app import build_services, create_app
-from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.server import CompanionServer, uvicorn_config
 from codexremote.settings import Settings
-from tests.integration.conftest import free_port
-
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
-
-
-async def launch() -> Transport:
-    return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], os.environ)
+from tests.harness.processes import fake_app_server_launcher, free_port
 
 
 async def start(tmp_path: Path, **overrides: object):  # type: ignore[no-untyped-def]
     settings = Settings(port=free_port(), state_dir=tmp_path / "s", codex_home=tmp_path / "ch")
-    services = build_services(settings, launcher=launch)
+    services = build_services(settings, launcher=fake_app_server_launcher())
     token = services.devices.issue("phone").token
     server = CompanionServer(
         uvicorn_config(create_app(services), settings, **overrides), services.hub

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -16,30 +14,18 @@ from websockets.exceptions import InvalidStatus
 
 from codexremote.api.stream import CLIENT_QUEUE_MAX
 from codexremote.app import BAD_TOKEN_LIMIT_PER_MINUTE, Services, build_services
-from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.settings import Settings
+from tests.harness.processes import fake_app_server_launcher, rss_mb
 from tests.integration.conftest import free_port, start_companion
-
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
 
 
 @pytest.fixture
 async def light_companion(tmp_path: Path) -> AsyncIterator[tuple[Services, int, str]]:
     """A real companion whose child is the small fake app-server (no model needed)."""
 
-    async def launch() -> Transport:
-        return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], os.environ)
-
     port = free_port()
     settings = Settings(port=port, state_dir=tmp_path / "state", codex_home=tmp_path / "ch")
-    services = build_services(settings, launcher=launch)
+    services = build_services(settings, launcher=fake_app_server_launcher())
     token = services.devices.issue("phone").token
     server, task = await start_companion(settings, services)
     yield services, port, token

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,17 +15,7 @@ from codexremote.codex.errors import AppServerGone, AppServerUnavailable, Reques
 from codexremote.codex.supervisor import MAX_FAST_FAILURES, AppServerSupervisor
 from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.launcher import app_server_launcher
-
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
-
-
-def fake_launcher(**knobs: str):
-    env = {**os.environ, **knobs}
-
-    async def launch() -> Transport:
-        return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], env)
-
-    return launch
+from tests.harness.processes import alive, fake_app_server_launcher, rss_mb
 
 
 def recording(launcher: Any, transports: list[Any]) -> Any:
@@ -47,14 +36,6 @@ async def wait_for(predicate, timeout: float = 10.0, step: float = 0.01) -> floa
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(step)
     return time.monotonic() - start
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 @pytest.mark.integration
@@ -94,14 +75,7 @@ async def test_rel01_kill_9_mid_turn_restarts_and_fails_inflight(
 ) -> None:
     transports: list[StdioTransport] = []
     real = app_server_launcher(str(codex_bin), codex_env)
-
-    async def launch() -> Transport:
-        transport = await real()
-        assert isinstance(transport, StdioTransport)
-        transports.append(transport)
-        return transport
-
-    supervisor = AppServerSupervisor(launch, backoff_initial=0.1)
+    supervisor = AppServerSupervisor(recording(real, transports), backoff_initial=0.1)
     generations: list[int] = []
     supervisor.add_generation_listener(generations.append)
     deltas: list[str] = []
@@ -141,7 +115,9 @@ async def test_rel01_kill_9_mid_turn_restarts_and_fails_inflight(
 
 
 async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
-    supervisor = AppServerSupervisor(fake_launcher(FAKE_FAIL_ON_START="1"), backoff_initial=0.02)
+    supervisor = AppServerSupervisor(
+        fake_app_server_launcher(FAKE_FAIL_ON_START="1"), backoff_initial=0.02
+    )
     await supervisor.start()
     try:
         await wait_for(lambda: supervisor.state == "dead", timeout=15)
@@ -161,7 +137,7 @@ async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
 async def test_rel02_crash_fails_inflight_requests_within_a_second() -> None:
     transports: list[Any] = []
     supervisor = AppServerSupervisor(
-        recording(fake_launcher(FAKE_HANG="1"), transports), backoff_initial=0.05
+        recording(fake_app_server_launcher(FAKE_HANG="1"), transports), backoff_initial=0.05
     )
     await supervisor.start()
     try:
@@ -181,7 +157,7 @@ async def test_rel02_crash_fails_inflight_requests_within_a_second() -> None:
 async def test_rel03_hung_child_request_times_out_and_shutdown_is_bounded() -> None:
     transports: list[Any] = []
     supervisor = AppServerSupervisor(
-        recording(fake_launcher(FAKE_HANG="1", FAKE_IGNORE_SIGTERM="1"), transports)
+        recording(fake_app_server_launcher(FAKE_HANG="1", FAKE_IGNORE_SIGTERM="1"), transports)
     )
     await supervisor.start()
     assert await supervisor.wait_ready(10)
@@ -196,7 +172,7 @@ async def test_rel03_hung_child_request_times_out_and_shutdown_is_bounded() -> N
 
 async def test_rel04_garbage_and_oversize_lines_do_not_kill_the_reader() -> None:
     supervisor = AppServerSupervisor(
-        fake_launcher(FAKE_GARBAGE_LINE="1", FAKE_OVERSIZE_LINE=str(40 * 1024 * 1024))
+        fake_app_server_launcher(FAKE_GARBAGE_LINE="1", FAKE_OVERSIZE_LINE=str(40 * 1024 * 1024))
     )
     await supervisor.start()
     try:
@@ -211,7 +187,7 @@ async def test_rel04_garbage_and_oversize_lines_do_not_kill_the_reader() -> None
 
 
 async def test_rel05_overloaded_is_retried_with_backoff() -> None:
-    supervisor = AppServerSupervisor(fake_launcher(FAKE_OVERLOADED="2"))
+    supervisor = AppServerSupervisor(fake_app_server_launcher(FAKE_OVERLOADED="2"))
     await supervisor.start()
     try:
         assert await supervisor.wait_ready(10)
@@ -222,7 +198,9 @@ async def test_rel05_overloaded_is_retried_with_backoff() -> None:
 
 
 async def test_rel04_flooding_child_keeps_answering_and_memory_stays_bounded() -> None:
-    supervisor = AppServerSupervisor(fake_launcher(FAKE_FLOOD="1", FAKE_FLOOD_LINES="200000"))
+    supervisor = AppServerSupervisor(
+        fake_app_server_launcher(FAKE_FLOOD="1", FAKE_FLOOD_LINES="200000")
+    )
     seen = 0
 
     def count(_method: str, _params: dict[str, Any]) -> None:
@@ -233,18 +211,11 @@ async def test_rel04_flooding_child_keeps_answering_and_memory_stays_bounded() -
     await supervisor.start()
     try:
         assert await supervisor.wait_ready(10)
-        before = _rss_mb()
+        before = rss_mb()
         for _ in range(20):
             result = await supervisor.request("thread/start", {"cwd": "/"}, timeout=10)
             assert result["thread"]["id"]
         await wait_for(lambda: seen >= 200_000, timeout=60)
-        assert _rss_mb() - before < 50
+        assert rss_mb() - before < 50
     finally:
         await supervisor.stop()
-
-
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0

@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import re
-import sys
 import time
 import warnings
 from collections.abc import Iterator
@@ -32,16 +31,15 @@ from starlette.websockets import WebSocketDisconnect
 from codexremote.api.auth import PUBLIC_PATHS, SELF_AUTHENTICATED_PATHS
 from codexremote.api.security import CSP, Perimeter
 from codexremote.app import Services, build_services, create_app
-from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.netcheck import UnsafeBind, check_bind_policy, is_loopback, is_tailnet
 from codexremote.settings import Settings
+from tests.harness.processes import fake_app_server_launcher
 
 with warnings.catch_warnings():
     # Starlette nudges towards httpx2; the pinned httpx is what this project tests with.
     warnings.simplefilter("ignore", StarletteDeprecationWarning)
     from starlette.testclient import TestClient, WebSocketDenialResponse
 
-FAKE_APP_SERVER = Path(__file__).resolve().parent.parent / "harness" / "fake_app_server.py"
 PORT = 8787
 BASE_URL = f"http://127.0.0.1:{PORT}"
 WS_URL = f"ws://127.0.0.1:{PORT}/v1/stream"  # TestClient would say Host: testserver
@@ -95,15 +93,6 @@ GOOD_ORIGINS = [
 ]
 
 
-def fake_launcher() -> Any:
-    env = dict(os.environ)
-
-    async def launch() -> Transport:
-        return await StdioTransport.spawn([sys.executable, str(FAKE_APP_SERVER)], env)
-
-    return launch
-
-
 @dataclass
 class Harness:
     app: FastAPI
@@ -124,7 +113,7 @@ def make_app(tmp_path: Path) -> tuple[FastAPI, Services]:
         confirmer="socket",
         allowed_hosts=[CONFIGURED_HOST],
     )
-    services = build_services(settings, launcher=fake_launcher())
+    services = build_services(settings, launcher=fake_app_server_launcher())
     return create_app(services), services
 
 
@@ -638,7 +627,7 @@ def test_sec02_the_advertised_tailnet_name_is_allowed(
     settings = Settings(
         port=PORT, state_dir=tmp_path / "state", codex_home=tmp_path / "ch", confirmer="socket"
     )
-    services = build_services(settings, launcher=fake_launcher())
+    services = build_services(settings, launcher=fake_app_server_launcher())
     with TestClient(create_app(services), base_url=BASE_URL, client=CLIENT) as client:
         offer = client.post("/v1/pairing/request").json()
         assert f"host={CONFIGURED_HOST}&" in offer["pairingUri"]

@@ -46,7 +46,7 @@ def approvals_router(
 
     @router.get("/approvals/always-allow")
     async def always_allow() -> dict[str, Any]:
-        return {"data": [entry_wire(entry) for entry in approvals.always_allow.list()]}
+        return {"data": [entry.to_wire() for entry in approvals.always_allow.list()]}
 
     @router.delete("/approvals/always-allow/{scope_key:path}")
     async def forget_always_allow(scope_key: str) -> dict[str, Any]:
@@ -66,11 +66,3 @@ def approvals_router(
         return {"ok": True}
 
     return router
-
-
-def entry_wire(entry: Any) -> dict[str, Any]:
-    to_wire = getattr(entry, "to_wire", None)
-    if callable(to_wire):
-        result: dict[str, Any] = to_wire()
-        return result
-    return dict(vars(entry))

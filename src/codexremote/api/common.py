@@ -21,14 +21,12 @@ class Envelope(BaseModel, Generic[T]):
     data: T
 
 
-async def read_json(request: Request, *, allow_empty: bool = True) -> Any:
+async def read_json(request: Request) -> Any:
     """The request body as JSON; an empty body is ``{}`` (the original app sends
     ``Content-Type: application/json`` with no body to activate/stop)."""
     raw = await request.body()
     if not raw.strip():
-        if allow_empty:
-            return {}
-        raise BadRequest("Expected a JSON body")
+        return {}
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError):

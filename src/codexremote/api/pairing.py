@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Request
 
 from codexremote.api.auth import client_key
 from codexremote.api.common import Envelope, read_object
-from codexremote.errors import Forbidden, ServiceUnavailable
+from codexremote.errors import BadRequest, Forbidden, ServiceUnavailable
 from codexremote.netcheck import is_loopback
 from codexremote.pairing.links import qr_png_data_url
 from codexremote.pairing.present import offer_links
@@ -77,8 +77,6 @@ def pairing_router(
         if target is None:
             target = request.state.device_id
         if not isinstance(target, str) or not target.strip():
-            from codexremote.errors import BadRequest
-
             raise BadRequest("Expected deviceId to be a non-empty string")
         # The store fsyncs: keep that off the event loop (the listeners hop back to it).
         return {"revoked": await asyncio.to_thread(services.devices.revoke, target.strip())}

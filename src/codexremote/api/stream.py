@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -114,30 +113,10 @@ class StreamHub:
                 client.task.cancel()
 
 
-def resync_event(chat_id: str | None, last_seq: int, bus: EventBus) -> str:
-    return json.dumps(
-        {
-            "event": "resync",
-            "chatId": chat_id or "",
-            "payload": {"reason": "gap_too_old", "lastSeq": last_seq, "currentSeq": bus.last_seq},
-            "timestamp": int(time.time() * 1000),
-            "seq": bus.last_seq,
-        },
-        separators=(",", ":"),
-    )
-
-
-def approval_frame(chat_id: str, approval: dict[str, Any], seq: int) -> str:
-    return json.dumps(
-        {
-            "event": "approval_required",
-            "chatId": chat_id,
-            "payload": approval,
-            "timestamp": int(time.time() * 1000),
-            "seq": seq,
-        },
-        separators=(",", ":"),
-    )
+def companion_frame(event: str, chat_id: str, payload: Any, seq: int) -> str:
+    """A frame the companion sends to one socket only (resync, re-sent approvals): the
+    bus's envelope, with the seq the client has already seen so it never skips ahead."""
+    return StreamEvent.create(seq, event, chat_id, payload, int(time.time() * 1000)).text()
 
 
 def _bearer(websocket: WebSocket) -> str | None:
@@ -310,7 +289,10 @@ async def _send_backlog(
     if last_seq is not None:
         replay = bus.replay_since(last_seq)
         if replay is TOO_OLD:
-            await websocket.send_text(resync_event(client.chat_id, last_seq, bus))
+            payload = {"reason": "gap_too_old", "lastSeq": last_seq, "currentSeq": bus.last_seq}
+            await websocket.send_text(
+                companion_frame("resync", client.chat_id or "", payload, bus.last_seq)
+            )
             sent_upto = bus.last_seq
         elif isinstance(replay, list):
             for event in replay:
@@ -322,7 +304,7 @@ async def _send_backlog(
         approvals = approvals[:1]  # the original app shows the newest one
     for approval in approvals:
         chat = str(approval.get("chatId") or client.chat_id or "")
-        await websocket.send_text(approval_frame(chat, approval, sent_upto))
+        await websocket.send_text(companion_frame("approval_required", chat, approval, sent_upto))
     return sent_upto
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Literal
 
+from codexremote.codex.dispatcher import IncomingRequest
+
 APPROVE = "approve"
 DECLINE = "decline"
 ALLOW_FOR_SESSION = "allow_for_session"
@@ -26,18 +28,11 @@ ALLOW_ALWAYS = "allow_always"
 DECISIONS: tuple[str, ...] = (APPROVE, DECLINE, ALLOW_FOR_SESSION, ALLOW_ALWAYS)
 
 
-@dataclass(frozen=True, slots=True)
-class ServerRequest:
-    """A server→client JSON-RPC request from one app-server child process.
-
-    ``generation`` names the child that sent it; a restarted child has a larger
-    generation and knows nothing of its predecessor's request ids (REL-02).
-    """
-
-    request_id: int | str
-    method: str
-    params: dict[str, Any]
-    generation: int
+# A server→client request from one app-server child: the bridge's own type, so
+# requests pass between the dispatcher and this package without copying.
+# ``generation`` names the child that sent it; a restarted child has a larger
+# generation and knows nothing of its predecessor's request ids (REL-02).
+ServerRequest = IncomingRequest
 
 
 Responder = Callable[[ServerRequest, Any], Awaitable[None]]

@@ -114,7 +114,7 @@ class ChatService:
             params["cwd"] = self._checked_cwd(cwd)
         if model:
             params["model"] = model
-        params.update(await self._thread_overrides())
+        params.update(await self._thread_params())
         try:
             result = await self._request("thread/start", params)
         except AppServerError as exc:
@@ -150,7 +150,7 @@ class ChatService:
         if chat_id in self._active_chats:
             return "already_active"
         params: dict[str, Any] = {"threadId": chat_id, "excludeTurns": True}
-        params.update(await self._thread_overrides())
+        params.update(await self._thread_params())
         try:
             result = await self._request("thread/resume", params)
         except AppServerError as exc:
@@ -208,7 +208,7 @@ class ChatService:
         except BadGateway as exc:
             log.info("activation before send failed: %s", exc.message)
         params: dict[str, Any] = {"threadId": chat_id, "input": items}
-        params.update(await self._turn_overrides())
+        params.update(await self._turn_params())
         try:
             result = await self._request("turn/start", params)
         except AppServerError as exc:
@@ -262,10 +262,3 @@ class ChatService:
             return StopResult(chatId=chat_id, interrupted=False)
         self.turns.finished(chat_id, active)
         return StopResult(chatId=chat_id, interrupted=True, turnId=active)
-
-    # -- runtime overrides -----------------------------------------------
-    async def _thread_overrides(self) -> dict[str, Any]:
-        return dict(await self._thread_params())
-
-    async def _turn_overrides(self) -> dict[str, Any]:
-        return dict(await self._turn_params())

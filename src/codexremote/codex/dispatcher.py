@@ -18,7 +18,7 @@ import itertools
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from codexremote.codex.errors import AppServerError, AppServerGone, RequestTimeout
@@ -50,7 +50,6 @@ class DispatcherStats:
     notifications: int = 0
     server_requests: int = 0
     unmatched_responses: int = 0
-    extra: dict[str, int] = field(default_factory=dict)
 
 
 class Dispatcher:

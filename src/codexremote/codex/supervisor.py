@@ -40,6 +40,7 @@ from codexremote.codex.errors import (
     AppServerUnavailable,
 )
 from codexremote.codex.transport import Transport
+from codexremote.errors import Gone
 
 log = logging.getLogger("codexremote.codex")
 
@@ -169,8 +170,6 @@ class AppServerSupervisor:
     async def respond(self, request: IncomingRequest, result: Any) -> None:
         dispatcher = self._dispatcher
         if dispatcher is None or dispatcher.generation != request.generation:
-            from codexremote.errors import Gone
-
             raise Gone("Approval is no longer pending: app-server restarted")
         await dispatcher.respond(request, result)
 

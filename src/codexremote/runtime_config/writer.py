@@ -21,7 +21,6 @@ import asyncio
 import contextlib
 import hashlib
 import os
-import secrets
 import stat
 import threading
 from collections.abc import Callable, Mapping
@@ -44,7 +43,7 @@ from codexremote.runtime_config.reader import (
     read_runtime_values,
 )
 from codexremote.runtime_config.toml_edit import parse_config_text, set_top_level_strings
-from codexremote.storage import TEMP_PREFIX, atomic_write_bytes, fsync_dir
+from codexremote.storage import atomic_write_bytes, fsync_dir, write_temp
 
 # Re-read/compare/retry rounds before answering 409 (a concurrent writer keeps winning).
 WRITE_ATTEMPTS = 3
@@ -129,7 +128,7 @@ def write_config_keys_sync(
         if new == old:
             return
         mode = _file_mode(target)
-        temp = _write_temp(target, new, mode)
+        temp = write_temp(target, new, mode=mode)
         try:
             if old is not None:
                 atomic_write_bytes(target.with_name(target.name + BACKUP_SUFFIX), old, mode=mode)
@@ -164,20 +163,3 @@ def _file_mode(path: Path) -> int:
         return stat.S_IMODE(path.stat().st_mode)
     except FileNotFoundError:
         return NEW_CONFIG_MODE
-
-
-def _write_temp(target: Path, data: bytes, mode: int) -> Path:
-    """A fully written, fsynced sibling temp file (storage's prefix, so cleanup finds it)."""
-    temp = target.with_name(f"{TEMP_PREFIX}{target.name}.{secrets.token_hex(6)}")
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
-    return temp

@@ -33,7 +33,8 @@ ADDITIVE_EVENTS = {
     "thread/tokenUsage/updated": "token_usage_updated",
 }
 
-NotificationListener = Callable[[str, dict[str, Any]], None]
+# (method, params, chat id resolved once by the relay, or None)
+NotificationListener = Callable[[str, dict[str, Any], str | None], None]
 
 
 class NotificationRelay:
@@ -50,7 +51,7 @@ class NotificationRelay:
             self._track(method, chat_id, params)
         self.directory.on_notification(method, params)
         for listener in list(self.listeners):
-            listener(method, params)
+            listener(method, params, chat_id)
         event = ORIGINAL_EVENTS.get(method) or ADDITIVE_EVENTS.get(method)
         if event is None:
             return
