@@ -154,6 +154,13 @@ def build_services(
             live.on_notification(method, params, int(time.time() * 1000), chat_id=chat_id)
 
     relay.listeners.append(feed_live)
+    history = HistoryService(settings.codex_home / "sessions", live)
+
+    def refresh_history(_method: str, _params: dict[str, Any], chat_id: str | None) -> None:
+        if chat_id is not None:
+            history.on_chat_activity(chat_id)
+
+    relay.listeners.append(refresh_history)
     supervisor.add_generation_listener(approvals.on_child_restart)
     services = Services(
         settings=settings,
@@ -169,7 +176,7 @@ def build_services(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),
         approvals=approvals,
-        history=HistoryService(settings.codex_home / "sessions", live),
+        history=history,
         desktop=desktop,
     )
     services.shutdown_hooks.append(desktop.aclose)
