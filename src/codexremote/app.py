@@ -259,7 +259,7 @@ async def _start_pairing(services: Services) -> None:
         settings = services.settings
         offer = pairing.manager.create_offer()
         links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
-        print(offer_text(links, int(OFFER_TTL_S)), flush=True)
+        print(offer_text(links, int(OFFER_TTL_S), services.settings.pairing_qr), flush=True)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
