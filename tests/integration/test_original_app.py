@@ -34,3 +34,22 @@ async def test_original_app_new_chat_timeline_not_blank_after_fast_first_turn(
     assert after["messages"][-1]["text"] == HELLO_ANSWER
     page = (await companion.get(f"/v1/chats/{chat_id}/history")).json()["data"]
     assert page["items"][0]["text"] == HELLO_ANSWER
+
+
+async def test_original_app_new_chat_in_no_project_group(companion: Companion) -> None:
+    """The app sends the selected project's cwd; the "No Project" group's is "unknown"."""
+    created = await companion.post("/v1/chats", {"cwd": "unknown"})
+    assert created.status_code == 201, created.text
+    chat = created.json()["data"]
+    assert chat["id"] and chat["projectId"]
+    listed = await companion.get("/v1/chats", params={"projectId": chat["projectId"]})
+    assert chat["id"] in [c["id"] for c in listed.json()["data"]]
+
+
+async def test_original_app_chats_of_a_vanished_project_are_an_empty_list(
+    companion: Companion,
+) -> None:
+    listed = await companion.get("/v1/chats", params={"projectId": "0123456789ab"})
+    assert listed.status_code == 200 and listed.json() == {"data": []}
+    malformed = await companion.get("/v1/chats", params={"projectId": "../etc"})
+    assert malformed.status_code == 404  # malformed ids stay refused
