@@ -28,6 +28,7 @@ from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
+from codexremote.api.stream_events import stream_events_router
 from codexremote.approvals.always_allow import AlwaysAllowStore
 from codexremote.approvals.service import ApprovalService
 from codexremote.approvals.types import ServerRequest
@@ -315,6 +316,7 @@ def create_app(services: Services) -> FastAPI:
         history_router(services.history, services.chats, services.approvals, require_device)
     )
     app.include_router(projects_router(services.settings, services.chats, require_device))
+    app.include_router(stream_events_router(services.bus, require_device))
     app.include_router(
         stream_router(
             services.hub,
