@@ -106,8 +106,7 @@ async def test_original_app_never_gets_a_frame_over_1mib(
     patched = await companion.client.patch(
         "/v1/runtime/config",
         headers=companion.auth(),
-        # No sandbox: apply_patch under workspace-write fails on this CI's kernel.
-        json={"approvalPolicy": "never", "sandboxMode": "danger-full-access"},
+        json={"approvalPolicy": "never", "sandboxMode": "workspace-write"},
     )
     assert patched.status_code == 200, patched.text
     chat_id = await create_chat(companion, git_repo)
