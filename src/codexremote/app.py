@@ -28,6 +28,7 @@ from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
+from codexremote.api.stream_events import stream_events_router
 from codexremote.approvals.always_allow import AlwaysAllowStore
 from codexremote.approvals.service import ApprovalService
 from codexremote.approvals.types import ServerRequest
@@ -154,6 +155,13 @@ def build_services(
             live.on_notification(method, params, int(time.time() * 1000), chat_id=chat_id)
 
     relay.listeners.append(feed_live)
+    history = HistoryService(settings.codex_home / "sessions", live)
+
+    def refresh_history(_method: str, _params: dict[str, Any], chat_id: str | None) -> None:
+        if chat_id is not None:
+            history.on_chat_activity(chat_id)
+
+    relay.listeners.append(refresh_history)
     supervisor.add_generation_listener(approvals.on_child_restart)
     services = Services(
         settings=settings,
@@ -169,7 +177,7 @@ def build_services(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),
         approvals=approvals,
-        history=HistoryService(settings.codex_home / "sessions", live),
+        history=history,
         desktop=desktop,
     )
     services.shutdown_hooks.append(desktop.aclose)
@@ -252,7 +260,7 @@ async def _start_pairing(services: Services) -> None:
         settings = services.settings
         offer = pairing.manager.create_offer()
         links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
-        print(offer_text(links, int(OFFER_TTL_S)), flush=True)
+        print(offer_text(links, int(OFFER_TTL_S), services.settings.pairing_qr), flush=True)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -308,6 +316,7 @@ def create_app(services: Services) -> FastAPI:
         history_router(services.history, services.chats, services.approvals, require_device)
     )
     app.include_router(projects_router(services.settings, services.chats, require_device))
+    app.include_router(stream_events_router(services.bus, require_device))
     app.include_router(
         stream_router(
             services.hub,

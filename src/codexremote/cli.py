@@ -35,11 +35,21 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--codex-bin", help="path of the codex binary")
     parser.add_argument("--advertise-host", help="host name to put in pairing links")
+    _add_qr(parser)
     parser.add_argument(
         "--allowed-host", action="append", dest="allowed_hosts", help="extra Host to accept"
     )
     parser.add_argument(
         "--confirmer", choices=["auto", "macos", "linux-dialog", "terminal", "socket"]
+    )
+
+
+def _add_qr(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--qr",
+        dest="pairing_qr",
+        choices=["both", "web", "app"],
+        help="pairing QR code(s) to print: web client, iOS app, or both (default)",
     )
 
 

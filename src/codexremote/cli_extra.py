@@ -27,6 +27,12 @@ def register(commands: Any, add_common: Callable[[Any], None]) -> None:
     pair = commands.add_parser("pair", help="show a pairing QR code of the running companion")
     add_common(pair)
     pair.add_argument("--port", type=int, help="port of the running companion")
+    pair.add_argument(
+        "--qr",
+        dest="pairing_qr",
+        choices=["both", "web", "app"],
+        help="pairing QR code(s) to print: web client, iOS app, or both (default)",
+    )
     pair.set_defaults(handler=_pair)
 
     devices = commands.add_parser("devices", help="list, revoke and confirm paired devices")
@@ -109,7 +115,7 @@ def _approvals_forget(args: argparse.Namespace, settings: Settings) -> int:
 
 def _pair(args: argparse.Namespace, settings: Settings) -> int:
     """Asks the running companion (on loopback) for a fresh offer and prints it."""
-    from codexremote.pairing.links import render_terminal_qr
+    from codexremote.pairing.present import OfferLinks, offer_qr_blocks
 
     # `pair` takes no TLS flags: try the scheme the settings imply, then the other
     # one, so a companion started with --tls-cert is found too.
@@ -128,7 +134,8 @@ def _pair(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
-    print(render_terminal_qr(offer["webLink"]))
+    links = OfferLinks(app_uri=offer["pairingUri"], web_link=offer["webLink"])
+    print("\n".join(offer_qr_blocks(links, settings.pairing_qr)))
     print(f"  web client:  {offer['webLink']}")
     print(f"  native app:  {offer['pairingUri']}")
     print("Single use; expires in 2 minutes. Confirm on this computer when asked.")

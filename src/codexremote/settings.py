@@ -41,6 +41,12 @@ class Settings(BaseModel):
     advertise_host: str | None = Field(
         None, description="Host name put in pairing links (default: tailnet name or bind address)."
     )
+    pairing_qr: Literal["both", "web", "app"] = Field(
+        "both",
+        description="Which pairing link the terminal shows as a QR code: the web client's "
+        "(phone camera), the original iOS app's codexremote:// URI (its in-app scanner), "
+        "or both, one below the other.",
+    )
     allowed_hosts: list[str] = Field(
         default_factory=list, description="Extra Host header values to accept (SEC-02)."
     )

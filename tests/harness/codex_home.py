@@ -111,9 +111,17 @@ def make_codex_home(
 def codex_env(codex_home: Path, home_dir: Path) -> dict[str, str]:
     """Minimal environment for spawning codex: nothing leaks in from the caller's."""
     home_dir.mkdir(parents=True, exist_ok=True)
+    # codex's Linux sandbox (bubblewrap, present wherever webkit2gtk is installed)
+    # runs helper binaries it links into CODEX_HOME, and refuses to create them
+    # under the temp dir: a CODEX_HOME in pytest's /tmp/... would make every
+    # sandboxed command fail ("execvp codex-linux-sandbox"). A private TMPDIR
+    # that does not contain CODEX_HOME keeps the sandbox real.
+    private_tmp = home_dir / ".tmp"
+    private_tmp.mkdir(exist_ok=True)
     return {
         "CODEX_HOME": str(codex_home),
         "HOME": str(home_dir),  # codex snapshots the login shell: keep ~/.bashrc out
+        "TMPDIR": str(private_tmp),
         "PATH": os.environ.get("PATH", DEFAULT_PATH),
         "RUST_LOG": "warn",
     }

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.harness.processes import alive, descendants, free_port
+from tests.harness.qr_decode import decode_terminal_qrs
 
 pytestmark = pytest.mark.integration
 
@@ -70,6 +71,10 @@ def test_serve_reports_ready_then_shuts_down_cleanly(
         assert [pid for pid in children if alive(pid)] == []
         # No device paired yet: serve printed a pairing offer.
         assert b"codexremote://pair?scheme=http" in out
+        # The original iOS app's scanner reads only codexremote:// (issue 14 A1): both
+        # QR codes are printed, the camera's web link first.
+        scanned = decode_terminal_qrs(out.decode())
+        assert [link.split(":", 1)[0] for link in scanned] == ["http", "codexremote"]
         assert b"Traceback" not in err
     finally:
         if proc.poll() is None:

@@ -30,6 +30,7 @@ from codexremote.app import build_services
 from codexremote.launcher import app_server_launcher
 from codexremote.pairing.codes import comparison_code
 from codexremote.settings import Settings
+from tests.harness.qr_decode import decode_terminal_qrs
 from tests.integration.conftest import Companion, free_port, start_companion
 
 pytestmark = pytest.mark.integration
@@ -348,7 +349,8 @@ async def test_sec07_cli_pair_prints_a_fresh_offer(paired_companion: Companion) 
     link = parse_like_ios(uri)
     expected = f"http://127.0.0.1:{paired_companion.port}/#pairingId={link.pairing_id}"
     assert web == f"{expected}&nonce={link.nonce}"
-    assert "\u2580" in text or "\u2584" in text or "\u2588" in text  # the QR, in half blocks
+    # Both QR codes, as scanners read them: the camera's web link, then the app's URI.
+    assert decode_terminal_qrs(text) == [web, uri]
 
 
 # ---------------------------------------------------------------- SEC-08

@@ -51,6 +51,7 @@ PATH_VALUES = {
     "project_id": "cdf51c85823d",
     "approval_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
     "scope_key": "mcp_tool:demo/touch",
+    "seq": "1",
 }
 PARAM = re.compile(r"\{([a-zA-Z_]+)(?::[a-z]+)?\}")
 QUERY_VALUES = {"/v1/approvals/auto-accepted": {"chatId": PATH_VALUES["chat_id"]}}
@@ -453,14 +454,25 @@ def test_sec16_body_limits(harness: Harness, caplog: pytest.LogCaptureFixture) -
         "/v1/pairing/confirm", content=b" " * (1024 * 1024), headers=json_headers
     )
     assert at_limit.status_code == 400
-    # Message routes carry attachments (wire contract): 2 MiB is fine there.
-    big = json.dumps({"text": "x" * (2 * 1024 * 1024)}).encode()
-    message = harness.client.post(
+    # Message routes carry attachments: up to 40 MiB as the original took (issue 14 A5).
+    photo = {"type": "image", "name": "p.jpg", "mimeType": "image/jpeg",
+             "dataUrl": "data:image/jpeg;base64," + "A" * (1024 * 1024)}  # fmt: skip
+    big = json.dumps({"text": "x", "attachments": [photo] * 30}).encode()
+    assert 16 * 1024 * 1024 < len(big) < 40 * 1024 * 1024
+    for route in ("messages", "steer"):
+        message = harness.client.post(
+            f"/v1/chats/{PATH_VALUES['chat_id']}/{route}",
+            content=big,
+            headers={**json_headers, **harness.auth()},
+        )
+        assert message.status_code != 413, message.text
+        assert message.json()["error"] != "Request body too large"
+    too_big = harness.client.post(
         f"/v1/chats/{PATH_VALUES['chat_id']}/messages",
-        content=big,
+        content=chunks(40 * 1024 * 1024 + 1),
         headers={**json_headers, **harness.auth()},
     )
-    assert message.status_code != 413
+    assert too_big.status_code == 413
     assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
 

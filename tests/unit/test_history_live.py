@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from codexremote.history.live import LiveActivities
 
 T = "019cd0a1-7c2e-7d3f-9a41-5b6c7d8e9f01"
@@ -104,3 +106,16 @@ def test_bounded_per_chat_and_chats() -> None:
     assert len(live.for_chat("other-2")) == 1
     live.forget("other-2")
     assert live.for_chat("other-2") == []
+
+
+@pytest.mark.parametrize(
+    ("actions", "detail"),
+    [(("read",), "1 file"), (("search", "search"), "2 searches"),
+     (("read", "listFiles", "search"), "2 files, 1 search")],
+)  # fmt: skip
+def test_original_app_exploring_detail_leaves_out_zero_counts(
+    actions: tuple[str, ...], detail: str
+) -> None:
+    live = LiveActivities()
+    live.on_notification("item/started", note(command("C1", "cat a", *actions)), 1_000)
+    assert wire(live)[0]["detail"] == detail

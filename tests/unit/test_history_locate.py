@@ -57,6 +57,15 @@ async def test_missing_then_appears_is_found_later(tmp_path: Path) -> None:
     assert await locator.find(CHAT) == path
 
 
+async def test_chat_activity_drops_cached_not_found_at_once(tmp_path: Path) -> None:
+    clock = Clock()
+    locator = RolloutLocator(tmp_path, clock=clock)
+    assert await locator.find(CHAT) is None
+    path = make(tmp_path, "2026/03/08")
+    locator.forget_missing(CHAT.upper())  # the chat's own turn notification arrived
+    assert await locator.find(CHAT) == path  # no wait for the not-found window
+
+
 async def test_found_path_revalidated_when_file_goes_away(tmp_path: Path) -> None:
     locator = RolloutLocator(tmp_path)
     path = make(tmp_path, "2026/03/08")

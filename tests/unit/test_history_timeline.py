@@ -84,7 +84,7 @@ async def test_live_cards_merged_into_rollout_timeline(tmp_path: Path) -> None:
         "commandActions": [{"type": "read"}]}}, int(BASE_TS * 1000) + 500)  # fmt: skip
     timeline = await service(tmp_path, live).timeline(CHAT)
     assert [(a.id, a.title, a.detail) for a in timeline.activities] == [
-        ("C9", "Explored", "1 file, 0 searches")]  # fmt: skip
+        ("C9", "Explored", "1 file")]  # fmt: skip
 
 
 async def test_garbage_gives_partial_result_with_note(tmp_path: Path) -> None:

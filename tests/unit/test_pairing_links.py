@@ -21,7 +21,9 @@ from codexremote.pairing.links import (
     render_terminal_qr,
     web_pair_link,
 )
+from codexremote.pairing.present import APP_QR_LABEL, WEB_QR_LABEL, OfferLinks, offer_text
 from codexremote.settings import Settings
+from tests.harness.qr_decode import decode_terminal_qrs
 
 PID = "123e4567-e89b-42d3-a456-426614174000"
 NONCE = "00112233445566778899aabbccddeeff"
@@ -180,3 +182,29 @@ async def test_advertised_host_order(tmp_path: Path) -> None:
         wildcard, runner=failing, which=no_tailscale, hostname=lambda: "annas-mac"
     )
     assert host == "annas-mac"
+
+
+def _sample_links() -> OfferLinks:
+    pairing_id, nonce = "0b8d6a52-5d4b-4f0e-9b1e-3c2d1a0f9e8d", "ab" * 16
+    host = "mac-mini.tail1234.ts.net"
+    return OfferLinks(
+        app_uri=pairing_uri("https", host, 443, pairing_id, nonce),
+        web_link=web_pair_link("https", host, 443, pairing_id, nonce),
+    )
+
+
+def test_original_app_scanner_gets_its_own_qr_and_each_fits_80_columns() -> None:
+    links = _sample_links()
+    text = offer_text(links, 120)
+    assert decode_terminal_qrs(text) == [links.web_link, links.app_uri]
+    qr_lines = [line for line in text.splitlines() if "\u2588" in line]
+    assert qr_lines and max(len(line) for line in qr_lines) <= 80
+    assert WEB_QR_LABEL in text and APP_QR_LABEL in text
+
+
+def test_qr_choice_prints_only_the_chosen_code_but_both_links() -> None:
+    links = _sample_links()
+    app_only = offer_text(links, 120, "app")
+    assert decode_terminal_qrs(app_only) == [links.app_uri]
+    assert links.web_link in app_only
+    assert decode_terminal_qrs(offer_text(links, 120, "web")) == [links.web_link]

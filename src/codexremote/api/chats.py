@@ -34,8 +34,12 @@ def chats_router(
 
     @router.get("/chats", responses={200: {"model": Envelope[list[ChatThread]]}})
     async def list_chats(project_id: str | None = Query(None, alias="projectId")) -> Any:
+        # An unknown (well-formed) project id lists no chats: the original app keeps
+        # a selected project across refreshes, and an empty list serves it better
+        # than an error alert when that project is gone.
         if project_id is not None:
-            await chats.require_project_cwd(checked_project_id(project_id))
+            if not await chats.knows_project(checked_project_id(project_id)):
+                return JSONResponse({"data": []})
         else:
             await chats.directory.ensure_loaded()
         # Thousands of rows: plain dicts, serialised once (the model documents the shape).

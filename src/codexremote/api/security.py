@@ -28,7 +28,8 @@ access_log = logging.getLogger("codexremote.access")
 DEFAULT_BODY_LIMIT = 1024 * 1024  # SEC-16
 # The original app sends photos and text files with a message, and base64 audio for
 # dictation (wire-api.md 4.15, 9): those routes get larger limits (the wire contract wins).
-ATTACHMENT_BODY_LIMIT = 16 * 1024 * 1024
+# The original companion took message bodies up to 40 MB (photos and files as base64).
+ATTACHMENT_BODY_LIMIT = 40 * 1024 * 1024
 DICTATION_BODY_LIMIT = 40 * 1024 * 1024
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = (

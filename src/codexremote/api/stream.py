@@ -29,6 +29,13 @@ from starlette.websockets import WebSocketState
 from codexremote.api.auth import FailureLimiter
 from codexremote.errors import TooManyRequests
 from codexremote.events.bus import TOO_OLD, EventBus, StreamEvent
+from codexremote.events.frame_cap import (
+    DEFAULT_MAX_FRAME_BYTES,
+    MAX_MAX_FRAME_BYTES,
+    MIN_MAX_FRAME_BYTES,
+    FrameCapper,
+    capped_text,
+)
 
 log = logging.getLogger("codexremote.stream")
 
@@ -54,6 +61,7 @@ class AuthMessage(BaseModel):
     token: str = Field(min_length=1, max_length=256)
     lastSeq: int | None = Field(None, ge=0)
     chatId: str | None = Field(None, max_length=128)
+    maxFrameBytes: int | None = Field(None, ge=0, le=MAX_MAX_FRAME_BYTES)
 
 
 class ResumeMessage(BaseModel):
@@ -67,6 +75,8 @@ class StreamClient:
     websocket: WebSocket
     device_id: str
     chat_id: str | None
+    # Frames longer than this are cut (events/frame_cap.py); None: no limit.
+    max_frame_bytes: int | None = DEFAULT_MAX_FRAME_BYTES
     queue: asyncio.Queue[StreamEvent] = field(
         default_factory=lambda: asyncio.Queue(CLIENT_QUEUE_MAX)
     )
@@ -85,6 +95,11 @@ class StreamHub:
         self.bus = bus
         self.clients: set[StreamClient] = set()
         self.unauthenticated = 0  # accepted sockets still waiting for their auth message
+        self.capper = FrameCapper()
+
+    def frame(self, client: StreamClient, event: StreamEvent) -> str:
+        """A bus event's frame within the client's size limit."""
+        return self.capper.text(event, client.max_frame_bytes)
 
     def by_device(self, device_id: str) -> list[StreamClient]:
         return [c for c in self.clients if c.device_id == device_id]
@@ -113,10 +128,25 @@ class StreamHub:
                 client.task.cancel()
 
 
-def companion_frame(event: str, chat_id: str, payload: Any, seq: int) -> str:
+def companion_event(event: str, chat_id: str, payload: Any, seq: int) -> StreamEvent:
     """A frame the companion sends to one socket only (resync, re-sent approvals): the
     bus's envelope, with the seq the client has already seen so it never skips ahead."""
-    return StreamEvent.create(seq, event, chat_id, payload, int(time.time() * 1000)).text()
+    return StreamEvent.create(seq, event, chat_id, payload, int(time.time() * 1000))
+
+
+def companion_frame(event: str, chat_id: str, payload: Any, seq: int) -> str:
+    return companion_event(event, chat_id, payload, seq).text()
+
+
+def max_frame_bytes(value: int | str | None) -> int | None:
+    """A client's ``maxFrameBytes``: 0 = no limit; below the minimum or not a number
+    → the default (the original app's 1 MiB)."""
+    number = value if isinstance(value, int) else _int_or_none(value)
+    if number == 0:
+        return None
+    if number is None or not MIN_MAX_FRAME_BYTES <= number <= MAX_MAX_FRAME_BYTES:
+        return DEFAULT_MAX_FRAME_BYTES
+    return number
 
 
 def _bearer(websocket: WebSocket) -> str | None:
@@ -159,6 +189,7 @@ def stream_router(
     async def stream(websocket: WebSocket) -> None:
         chat_id = websocket.query_params.get("chatId") or None
         last_seq = _int_or_none(websocket.query_params.get("lastSeq"))
+        frame_limit = max_frame_bytes(websocket.query_params.get("maxFrameBytes"))
         key = websocket.client.host if websocket.client else "unknown"
         if chat_id is not None and len(chat_id) > 128:
             await websocket.close(code=CLOSE_POLICY)
@@ -197,7 +228,9 @@ def stream_router(
                 return
             chat_id = auth.chatId or chat_id
             last_seq = auth.lastSeq if auth.lastSeq is not None else last_seq
-        client = StreamClient(websocket, device_id, chat_id)
+            if auth.maxFrameBytes is not None:
+                frame_limit = max_frame_bytes(auth.maxFrameBytes)
+        client = StreamClient(websocket, device_id, chat_id, frame_limit)
         await _serve(hub, client, last_seq, pending_approvals)
 
     return router
@@ -253,14 +286,14 @@ async def _serve(
 
     receiver.add_done_callback(stop)
     try:
-        sent_upto = await _send_backlog(hub.bus, client, last_seq, pending)
+        sent_upto = await _send_backlog(hub, client, last_seq, pending)
         while not client.closing:
             event = await client.queue.get()  # no suspension while events are queued
             if event is _STOP:
                 break
             if event.seq <= sent_upto:
                 continue
-            await websocket.send_text(event.text())
+            await websocket.send_text(hub.frame(client, event))
     except (WebSocketDisconnect, RuntimeError, OSError):
         pass
     except asyncio.CancelledError:
@@ -281,10 +314,10 @@ async def _serve(
 
 
 async def _send_backlog(
-    bus: EventBus, client: StreamClient, last_seq: int | None, pending: PendingApprovals
+    hub: StreamHub, client: StreamClient, last_seq: int | None, pending: PendingApprovals
 ) -> int:
     """Replay (or resync), then open approvals; returns the highest seq sent."""
-    websocket = client.websocket
+    websocket, bus = client.websocket, hub.bus
     sent_upto = bus.last_seq if last_seq is None else last_seq
     if last_seq is not None:
         replay = bus.replay_since(last_seq)
@@ -297,14 +330,16 @@ async def _send_backlog(
         elif isinstance(replay, list):
             for event in replay:
                 if client.wants(event):
-                    await websocket.send_text(event.text())
+                    await websocket.send_text(hub.frame(client, event))
                 sent_upto = max(sent_upto, event.seq)
     approvals = pending(client.chat_id)
     if client.chat_id is not None:
         approvals = approvals[:1]  # the original app shows the newest one
     for approval in approvals:
         chat = str(approval.get("chatId") or client.chat_id or "")
-        await websocket.send_text(companion_frame("approval_required", chat, approval, sent_upto))
+        frame = companion_event("approval_required", chat, approval, sent_upto)
+        # Not through the cache: this frame borrows the seq of a bus event.
+        await websocket.send_text(capped_text(frame, client.max_frame_bytes))
     return sent_upto
 
 

@@ -29,6 +29,7 @@ from codexremote.chats.turns import TurnTracker
 from codexremote.chats.user_input import parse_message_body
 from codexremote.codex.errors import AppServerError
 from codexremote.errors import BadGateway, BadRequest, NotFound
+from codexremote.ids import UNKNOWN_CWD
 
 log = logging.getLogger("codexremote.chats")
 
@@ -93,6 +94,14 @@ class ChatService:
                 return found
         raise NotFound("Chat not found")
 
+    async def knows_project(self, project_id: str) -> bool:
+        """Whether a project exists (re-listing once before saying no)."""
+        try:
+            await self.require_project_cwd(project_id)
+        except NotFound:
+            return False
+        return True
+
     async def require_project_cwd(self, project_id: str) -> str:
         await self.directory.ensure_loaded()
         cwd = self.directory.cwd_for_project(project_id)
@@ -110,7 +119,10 @@ class ChatService:
         if model is not None and (not isinstance(model, str) or not model.strip()):
             raise BadRequest("Expected model to be a non-empty string")
         params: dict[str, Any] = {}
-        if cwd is not None:
+        # The original app sends the selected project's cwd, and the "No Project"
+        # group's cwd is the sentinel "unknown": such a chat starts without a cwd
+        # (app-server's default), as with null, instead of failing with 400.
+        if cwd is not None and cwd != UNKNOWN_CWD:
             params["cwd"] = self._checked_cwd(cwd)
         if model:
             params["model"] = model

@@ -1,7 +1,9 @@
 """Validates a message/steer body and turns it into app-server ``UserInput`` items.
 
 Rules and error strings follow wire-api.md 4.15 so the original app's alerts read
-the same; limits are ours (the app's own limits, with headroom).
+the same; per-item limits are ours (the app's own limits, with headroom). Like the
+original there is no limit on the number of attachments: the 40 MiB body limit of
+the message routes bounds a message as a whole.
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ from typing import Any
 from codexremote.errors import BadRequest
 
 MAX_TEXT_CHARS = 200_000
-MAX_ATTACHMENTS = 20
 MAX_IMAGE_DATA_URL_CHARS = 12 * 1024 * 1024  # a 850 KB JPEG is ~1.2 MB as base64
 MAX_TEXT_FILE_CHARS = 400_000
 PLACEHOLDER_TITLES = {"", "untitled chat", "new thread"}
@@ -29,8 +30,6 @@ def parse_message_body(body: Any) -> tuple[list[dict[str, Any]], str]:
         attachments = []
     if not isinstance(attachments, list):
         raise BadRequest("Expected attachments to be an array")
-    if len(attachments) > MAX_ATTACHMENTS:
-        raise BadRequest(f"At most {MAX_ATTACHMENTS} attachments per message")
     trimmed = (text or "").strip()
     if len(trimmed) > MAX_TEXT_CHARS:
         raise BadRequest(f"Message text is longer than {MAX_TEXT_CHARS} characters")

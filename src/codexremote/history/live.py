@@ -29,10 +29,17 @@ def _plural(count: int, one: str, many: str) -> str:
     return f"{count} {one if count == 1 else many}"
 
 
-def _exploring_detail(action_types: list[str]) -> str:
+def _exploring_detail(action_types: list[str]) -> str | None:
+    """ "1 file", "2 searches" or "1 file, 2 searches", as the original shows it: a
+    count of zero is left out (no "0 searches"); nothing counted → no detail."""
     files = sum(1 for t in action_types if t in ("read", "listFiles"))
     searches = sum(1 for t in action_types if t == "search")
-    return f"{_plural(files, 'file', 'files')}, {_plural(searches, 'search', 'searches')}"
+    parts = []
+    if files:
+        parts.append(_plural(files, "file", "files"))
+    if searches:
+        parts.append(_plural(searches, "search", "searches"))
+    return ", ".join(parts) or None
 
 
 def _chat_of(params: dict[str, Any]) -> str | None:

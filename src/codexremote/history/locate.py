@@ -6,8 +6,11 @@ for UUIDv7 thread ids (codex 0.169.0), first tries the day directories around
 the time encoded in the id. Only regular files count; symlinks are not followed.
 
 Found paths are cached (and re-checked with one ``stat`` per hit). Unlike the
-original, "not found" is remembered only for ``NOT_FOUND_RETRY_SECONDS``: a
-chat created a moment ago gets its rollout once codex writes it.
+original, "not found" is remembered only for ``NOT_FOUND_RETRY_SECONDS``, and
+is dropped at once when the chat itself shows activity (``forget_missing``, fed
+from its thread/turn notifications): a new chat's first turn that completes
+inside that window must be in the timeline the app reloads right after
+``turn_completed``.
 """
 
 from __future__ import annotations
@@ -163,6 +166,10 @@ class RolloutLocator:
             self._missing.pop(key, None)
             self._remember(self._found, key, path)
         return path
+
+    def forget_missing(self, chat_id: str) -> None:
+        """The chat is active, so codex may have just written its rollout: search again."""
+        self._missing.pop(chat_id.lower(), None)
 
     def forget(self, chat_id: str) -> None:
         key = chat_id.lower()

@@ -112,6 +112,10 @@ class HistoryService:
         # One forward parse per chat at a time; entries vanish with their last user.
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
+    def on_chat_activity(self, chat_id: str) -> None:
+        """A notification of this chat arrived: a cached "no rollout yet" is stale."""
+        self.locator.forget_missing(chat_id)
+
     # -- full timeline (original app) -------------------------------------------------
 
     async def timeline(self, chat_id: str) -> Timeline:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from codexremote.pairing.links import pairing_uri, render_terminal_qr, web_pair_link
 from codexremote.pairing.offers import PairingOffer
@@ -21,13 +22,35 @@ def offer_links(offer: PairingOffer, scheme: str, host: str, port: int) -> Offer
     )
 
 
-def offer_text(links: OfferLinks, ttl_s: int) -> str:
-    """The QR encodes the web link (an iPhone camera opens it); the app URI is printed too."""
+QrChoice = Literal["both", "web", "app"]
+# Labels a person reads before scanning: which scanner each code is for.
+WEB_QR_LABEL = "Phone camera (opens the web client):"
+APP_QR_LABEL = "CodexRemote iOS app (scan in the app):"
+
+
+def offer_qr_blocks(links: OfferLinks, qr: QrChoice = "both") -> list[str]:
+    """The labelled QR codes to print, one below the other.
+
+    The original iOS app's in-app scanner accepts only ``codexremote://pair?…``
+    and a phone camera needs an https/http link to open the web client, so by
+    default both are shown. Stacked, not side by side: each is ~57 columns wide,
+    two would not fit an 80-column terminal.
+    """
+    blocks = []
+    if qr in ("both", "web"):
+        blocks.append(f"{WEB_QR_LABEL}\n{render_terminal_qr(links.web_link)}")
+    if qr in ("both", "app"):
+        blocks.append(f"{APP_QR_LABEL}\n{render_terminal_qr(links.app_uri)}")
+    return blocks
+
+
+def offer_text(links: OfferLinks, ttl_s: int, qr: QrChoice = "both") -> str:
+    """QR code(s) for the chosen client(s); both links are always printed as text."""
     return "\n".join(
         [
             "Pair a phone with this computer (single use, expires in "
             f"{ttl_s} s; you will be asked to confirm here):",
-            render_terminal_qr(links.web_link),
+            *offer_qr_blocks(links, qr),
             f"  web client:  {links.web_link}",
             f"  native app:  {links.app_uri}",
             "Confirm with the prompt shown, or from another terminal: "
