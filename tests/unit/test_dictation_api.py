@@ -9,6 +9,7 @@ ffprobe. Every error status of wire-api.md 9 is driven from a real cause.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import socket
 import time
@@ -147,6 +148,23 @@ def test_filename_cannot_break_the_multipart_header(
     assert "\r" not in got.filename and "\n" not in got.filename and "/" not in got.filename
     assert got.filename.endswith(".m4a")
     assert "x-evil" not in {k.lower() for k in got.headers}
+
+
+def test_lone_surrogate_in_filename(
+    phone: Phone, upstream: FakeTranscriber, recordings: dict[str, Recording]
+) -> None:
+    body = {
+        "filename": "take\ud800.m4a",  # valid JSON (ASCII-escaped), not encodable as UTF-8
+        "mimeType": "audio/m4a",
+        "audioBase64": base64.b64encode(recordings["m4a"].data()).decode(),
+    }
+    response = phone.client.post(
+        TRANSCRIBE,
+        content=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {phone.token}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 200, response.text
+    assert upstream.received[0].filename == "take?.m4a"
 
 
 def test_not_configured_is_503(tmp_path: Path, recordings: dict[str, Recording]) -> None:
