@@ -12,7 +12,6 @@ worker thread.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import re
 from dataclasses import dataclass
@@ -22,6 +21,8 @@ from typing import Any
 from codexremote.errors import BadRequest, PayloadTooLarge
 
 UPSTREAM_FILE_LIMIT_BYTES = 25 * 1024 * 1024  # OpenAI's /audio/transcriptions file limit
+DECODE_SLICE = 256 * 1024  # base64 characters per C call (a multiple of 4): well under 1 ms
+WHITESPACE = b" \t\r\n\f\v"
 MAX_FILENAME_CHARS = 200
 MAX_LANGUAGE_CHARS = 35  # the longest BCP 47 tags in practical use
 REQUIRED_FIELDS = ("audioBase64", "filename", "mimeType")  # checked in the original's order
@@ -60,18 +61,35 @@ def parse_upload(body: dict[str, Any]) -> AudioUpload:
 
 
 def _decode(text: str) -> bytes:
-    encoded = "".join(text.split())  # line-wrapped base64 is still base64
-    if not encoded.strip("="):
-        return b""  # padding only: an empty recording, as the original decodes it
-    if len(encoded) * 3 // 4 > UPSTREAM_FILE_LIMIT_BYTES + 2:  # refuse before decoding
-        raise _too_large(len(encoded) * 3 // 4)
+    """Base64 → bytes in slices: one C call over 30 MB would hold the GIL (and so the
+    event loop, even from a worker thread) for a tenth of a second."""
     try:
-        audio = base64.b64decode(encoded, validate=True)
-    except (binascii.Error, ValueError):
-        raise BadRequest("Expected base64 audio in audioBase64") from None
-    if len(audio) > UPSTREAM_FILE_LIMIT_BYTES:
-        raise _too_large(len(audio))
+        raw = text.encode("ascii")
+    except UnicodeEncodeError:
+        raise _not_base64() from None
+    raw = b"".join(  # line-wrapped base64 is still base64
+        raw[i : i + DECODE_SLICE].translate(None, WHITESPACE)
+        for i in range(0, len(raw), DECODE_SLICE)
+    )
+    if not raw.strip(b"="):
+        return b""  # padding only: an empty recording, as the original decodes it
+    raw += b"=" * (-len(raw) % 4)  # unpadded base64 is common (and Node accepts it)
+    expected = len(raw) // 4 * 3 - raw[-2:].count(b"=")
+    if expected > UPSTREAM_FILE_LIMIT_BYTES:  # refuse before decoding
+        raise _too_large(expected)
+    try:
+        audio = b"".join(
+            binascii.a2b_base64(raw[i : i + DECODE_SLICE]) for i in range(0, len(raw), DECODE_SLICE)
+        )
+    except binascii.Error:
+        raise _not_base64() from None
+    if len(audio) != expected:  # the lenient decoder skipped characters outside base64
+        raise _not_base64()
     return audio
+
+
+def _not_base64() -> BadRequest:
+    return BadRequest("Expected base64 audio in audioBase64")
 
 
 def _too_large(size: int) -> PayloadTooLarge:
