@@ -56,6 +56,7 @@ def dictation_router(
     async def transcribe(request: Request) -> Any:
         body = await read_large_object(request)
         upload = await asyncio.to_thread(parse_upload, body)
+        del body  # the base64 text (a third larger than the audio) is not needed any more
         transcript = await transcriber.transcribe(upload)
         return {"data": {"text": transcript.text, "model": transcript.model}}
 
