@@ -67,9 +67,10 @@ def mount_bench_history(app: FastAPI, services: Services) -> str:
 
 
 async def main(args: argparse.Namespace) -> None:
-    settings = Settings.model_validate(
-        {"port": args.port, "state_dir": args.state_dir, "codex_home": args.codex_home}
-    )
+    values = {"port": args.port, "state_dir": args.state_dir, "codex_home": args.codex_home}
+    if os.environ.get("BENCH_DICTATION_BASE_URL"):  # bench/dictation.py's fake upstream
+        values["dictation_base_url"] = os.environ["BENCH_DICTATION_BASE_URL"]
+    settings = Settings.model_validate(values)
     child_env = dict(os.environ)
     child_env["CODEX_HOME"] = args.codex_home
 

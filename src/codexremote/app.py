@@ -21,6 +21,8 @@ from codexremote import __version__
 from codexremote.api.approvals import approvals_router
 from codexremote.api.auth import device_dependency
 from codexremote.api.chats import chats_router
+from codexremote.api.diagnostics import diagnostics_router
+from codexremote.api.dictation import dictation_router
 from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
 from codexremote.api.history import history_router
@@ -37,6 +39,7 @@ from codexremote.chats.service import ChatService
 from codexremote.chats.turns import TurnTracker
 from codexremote.codex.supervisor import AppServerSupervisor, Launcher
 from codexremote.desktop import DesktopSync, choose_bridge
+from codexremote.dictation import DictationConfig, Transcriber
 from codexremote.events.bus import EventBus
 from codexremote.history.live import LiveActivities
 from codexremote.history.timeline import HistoryService
@@ -317,6 +320,10 @@ def create_app(services: Services) -> FastAPI:
     )
     app.include_router(projects_router(services.settings, services.chats, require_device))
     app.include_router(stream_events_router(services.bus, require_device))
+    transcriber = Transcriber(DictationConfig.from_settings(services.settings))
+    services.shutdown_hooks.append(transcriber.aclose)
+    app.include_router(dictation_router(transcriber, require_device))
+    app.include_router(diagnostics_router(services.settings.state_dir, require_device))
     app.include_router(
         stream_router(
             services.hub,

@@ -42,6 +42,8 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--confirmer", choices=["auto", "macos", "linux-dialog", "terminal", "socket"]
     )
+    parser.add_argument("--dictation-base-url", help="OpenAI-compatible transcription API base")
+    parser.add_argument("--dictation-model", help="transcription model (gpt-4o-transcribe)")
 
 
 def _add_qr(parser: argparse.ArgumentParser) -> None:
@@ -66,6 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = commands.add_parser("doctor", help="check the installation")
     _add_common(doctor)
     _add_server(doctor)
+    doctor.add_argument(
+        "--check-dictation",
+        action="store_true",
+        help="also ask the transcription endpoint whether it answers",
+    )
     doctor.set_defaults(handler=_doctor)
 
     _register_extra_commands(commands)
@@ -102,7 +109,7 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _doctor(args: argparse.Namespace, settings: Settings) -> int:
     from codexremote.doctor import run_doctor
 
-    return run_doctor(settings)
+    return run_doctor(settings, check_dictation_endpoint=args.check_dictation)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -9,6 +9,7 @@ import subprocess
 import tomllib
 from dataclasses import dataclass
 
+from codexremote.dictation import DictationConfig, probe_endpoint
 from codexremote.launcher import CodexNotFound, resolve_codex_bin
 from codexremote.netcheck import UnsafeBind, check_bind_policy, port_available
 from codexremote.settings import Settings
@@ -105,7 +106,33 @@ def check_transport(settings: Settings) -> Check:
     return Check("transport", True, detail + (f" (warning: {warning})" if warning else ""))
 
 
-def run_doctor(settings: Settings) -> int:
+def check_dictation(settings: Settings, *, probe: bool = False) -> Check:
+    """Configured or not is informational (dictation is optional); a probe that
+    fails, or a key that would travel in clear, is a failure."""
+    config = DictationConfig.from_settings(settings)
+    if not config.configured:
+        return Check(
+            "dictation",
+            True,
+            f"not configured (no API key for {config.base_url}); the phone's microphone "
+            "button answers 503",
+        )
+    auth = "API key set" if config.api_key else "no key (loopback)"
+    detail = f"{config.model} at {config.endpoint}, {auth}"
+    if config.key_in_clear:
+        return Check(
+            "dictation",
+            False,
+            detail + ": the key would be sent over plain http",
+            "use an https:// base URL",
+        )
+    if not probe:
+        return Check("dictation", True, detail + " (--check-dictation tests it)")
+    ok, outcome = probe_endpoint(config)
+    return Check("dictation", ok, f"{detail}; {outcome}", "check the base URL and the key")
+
+
+def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) -> int:
     checks = [
         check_codex(settings),
         check_codex_home(settings),
@@ -113,6 +140,7 @@ def run_doctor(settings: Settings) -> int:
         check_state_dir(settings),
         check_port(settings),
         check_transport(settings),
+        check_dictation(settings, probe=check_dictation_endpoint),
     ]
     for check in checks:
         print(check.line())

@@ -15,7 +15,8 @@ Hierarchy (one class per status; the transport renders every one of them as
     ├── Unprocessable           422 unprocessable
     ├── TooManyRequests         429 rate_limited (carries retry_after seconds)
     ├── BadGateway              502 app_server_error
-    └── ServiceUnavailable      503 unavailable
+    ├── ServiceUnavailable      503 unavailable
+    └── GatewayTimeout          504 upstream_timeout
 
 Domain code raises these and knows nothing of HTTP; ``api/errors.py`` is the
 single place that turns them into responses. ``message`` is shown verbatim by the
@@ -98,3 +99,8 @@ class BadGateway(CodexRemoteError):
 class ServiceUnavailable(CodexRemoteError):
     status = 503
     code = "unavailable"
+
+
+class GatewayTimeout(CodexRemoteError):
+    status = 504
+    code = "upstream_timeout"

@@ -11,10 +11,19 @@ import os
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 ENV_PREFIX = "CODEXREMOTE_"
 DEFAULT_PORT = 8787  # the original iOS app's default port
+DEFAULT_DICTATION_BASE_URL = "https://api.openai.com/v1"
+DEFAULT_DICTATION_MODEL = "gpt-4o-transcribe"
+DICTATION_TIMEOUT_S = 90.0  # the iOS app's own dictation request timeout (wire-api.md 9)
+# The original companion's variables keep working (wire-api.md 9), below CODEXREMOTE_*.
+LEGACY_ENV = {
+    "dictation_api_key": "OPENAI_API_KEY",
+    "dictation_base_url": "OPENAI_BASE_URL",
+    "dictation_model": "OPENAI_TRANSCRIPTION_MODEL",
+}
 
 
 def default_state_dir() -> Path:
@@ -86,6 +95,28 @@ class Settings(BaseModel):
         5.0, gt=0, le=60, description="Timeout of each desktop sync command."
     )
 
+    dictation_base_url: str = Field(
+        DEFAULT_DICTATION_BASE_URL,
+        description="OpenAI-compatible API base; dictation POSTs to <base>/audio/transcriptions.",
+    )
+    dictation_model: str = Field(
+        DEFAULT_DICTATION_MODEL, min_length=1, description="Transcription model name."
+    )
+    dictation_api_key: SecretStr | None = Field(
+        None, description="Bearer key of the transcription API (not needed on loopback)."
+    )
+    dictation_timeout_s: float = Field(
+        DICTATION_TIMEOUT_S, gt=0, le=600, description="Total time allowed per transcription."
+    )
+
+    @field_validator("dictation_base_url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if not value.startswith(("http://", "https://")) or len(value) <= len("https://"):
+            raise ValueError("must be an http:// or https:// URL")
+        return value
+
     @property
     def tls_enabled(self) -> bool:
         return self.tls_cert is not None and self.tls_key is not None
@@ -100,6 +131,8 @@ def settings_from_env(overrides: dict[str, Any] | None = None) -> Settings:
     values: dict[str, Any] = {}
     for name, field in Settings.model_fields.items():
         raw = os.environ.get(ENV_PREFIX + name.upper())
+        if raw is None and name in LEGACY_ENV:
+            raw = os.environ.get(LEGACY_ENV[name]) or None
         if raw is None:
             continue
         if field.annotation is bool:

@@ -39,6 +39,11 @@ KNOWN_KEYS = [
     "pairingId",
     "nonce",
     "deviceName",
+    "filename",
+    "mimeType",
+    "audioBase64",
+    "language",
+    "contents",
 ]
 BODIES = (
     st.dictionaries(st.sampled_from(KNOWN_KEYS), JSON_VALUES, max_size=4)

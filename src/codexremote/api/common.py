@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from typing import Any, Generic, TypeVar
@@ -35,6 +36,19 @@ async def read_json(request: Request) -> Any:
 
 async def read_object(request: Request) -> dict[str, Any]:
     body = await read_json(request)
+    if not isinstance(body, dict):
+        raise BadRequest("Expected a JSON object")
+    return body
+
+
+async def read_large_object(request: Request) -> dict[str, Any]:
+    """Like :func:`read_object` for the routes with big bodies (dictation's 40 MB of
+    base64, the phone's debug log): the JSON is parsed in a worker thread, off the loop."""
+    raw = await request.body()
+    try:
+        body = await asyncio.to_thread(json.loads, raw) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        raise BadRequest("Request body is not valid JSON") from None
     if not isinstance(body, dict):
         raise BadRequest("Expected a JSON object")
     return body

@@ -31,6 +31,8 @@ DEFAULT_BODY_LIMIT = 1024 * 1024  # SEC-16
 # The original companion took message bodies up to 40 MB (photos and files as base64).
 ATTACHMENT_BODY_LIMIT = 40 * 1024 * 1024
 DICTATION_BODY_LIMIT = 40 * 1024 * 1024
+# The phone's debug log: 4 MiB of NDJSON (docs/diagnostics.md), JSON-escaped quotes included.
+DEVICE_LOG_BODY_LIMIT = 8 * 1024 * 1024
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -51,6 +53,8 @@ SECURITY_HEADERS: tuple[tuple[bytes, bytes], ...] = (
 def body_limit_for(path: str) -> int:
     if path == "/v1/dictation/transcribe":
         return DICTATION_BODY_LIMIT
+    if path == "/v1/debug/ios-log":
+        return DEVICE_LOG_BODY_LIMIT
     if path.startswith("/v1/chats/") and path.endswith(("/messages", "/steer")):
         return ATTACHMENT_BODY_LIMIT
     return DEFAULT_BODY_LIMIT
