@@ -24,6 +24,7 @@ from codexremote.api.chats import chats_router
 from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
 from codexremote.api.history import history_router
+from codexremote.api.json_body import JsonBodyGuard
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
@@ -317,6 +318,7 @@ def create_app(services: Services) -> FastAPI:
         )
     )
     settings = services.settings
+    app.add_middleware(JsonBodyGuard)  # inside the Perimeter: bodies arrive capped
     app.add_middleware(
         Perimeter,
         allowed_hosts=allowed_hosts(settings),
