@@ -117,7 +117,7 @@ def build_services(
                 resolve_codex_bin(settings), child_environment(settings, child_env)
             )
         supervisor = AppServerSupervisor(launcher)
-    bus = EventBus()
+    bus = EventBus(max_bytes=settings.stream_replay_mib * 1024 * 1024)
     turns = TurnTracker()
     directory = ChatDirectory(supervisor.request)
     desktop = _desktop_sync(settings)
