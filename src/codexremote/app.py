@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from codexremote import __version__
+from codexremote.api.app_server import app_server_router, restart_result
 from codexremote.api.approvals import approvals_router
 from codexremote.api.auth import device_dependency
 from codexremote.api.chats import chats_router
@@ -249,11 +250,18 @@ async def _start_pairing(services: Services) -> None:
         return
     pairing = services.pairing
     services.shutdown_hooks.append(pairing.aclose)
+    pairing.control.add_command("app-server-restart", lambda _msg: _restart(services))
     if services.announce_offer and not services.devices.list():
         settings = services.settings
         offer = pairing.manager.create_offer()
         links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
         print(offer_text(links, int(OFFER_TTL_S)), flush=True)
+
+
+async def _restart(services: Services) -> dict[str, Any]:
+    """``codexremote app-server restart`` over the control socket (same as the route)."""
+    await services.supervisor.restart()
+    return restart_result(services.supervisor)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -309,6 +317,7 @@ def create_app(services: Services) -> FastAPI:
         history_router(services.history, services.chats, services.approvals, require_device)
     )
     app.include_router(projects_router(services.settings, services.chats, require_device))
+    app.include_router(app_server_router(services.supervisor, require_device))
     app.include_router(
         stream_router(
             services.hub,

@@ -451,3 +451,20 @@ async def test_sec08_done_when_scripted_ios_client_pairs_via_cli_approval(
     assert body["deviceId"] in listed.stdout and "iPhone" in listed.stdout
     assert body["token"] not in (state_dir / "devices.json").read_text()  # only its hash
     print(f"\npairing (scan -> token -> first call) took {elapsed:.2f} s incl. 2+ CLI runs")
+
+
+async def test_rel01_cli_restarts_the_real_app_server_through_the_control_socket(
+    paired_companion: Companion, tmp_path: Path
+) -> None:
+    """`codexremote app-server restart` at the computer (issue 9.10)."""
+    companion = paired_companion
+    supervisor = companion.services.supervisor
+    generation = supervisor.generation
+    result = await cli(companion.services.settings.state_dir, "app-server", "restart")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"app-server: ready (generation {generation + 1})"
+    assert supervisor.state == "ready"
+    projects = await companion.get("/v1/projects")  # the new child answers
+    assert projects.status_code == 200, projects.text
+    nobody = await cli(tmp_path / "no-companion-here", "app-server", "restart")
+    assert nobody.returncode == 2 and "no companion is running" in nobody.stderr
