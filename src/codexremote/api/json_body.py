@@ -52,7 +52,7 @@ def parse_json(raw: bytes) -> Any:
             raise BadRequest(TOO_DEEP, code="json_too_deep") from None
         if "surrogate" in reason or "hex escape" in reason:
             raise BadRequest(BAD_UNICODE, code="json_invalid_unicode") from None
-        raise BadRequest(NOT_JSON, code="json_invalid") from None
+        raise BadRequest(NOT_JSON) from None  # code bad_request, as before
 
 
 def parsed_body(scope: Scope) -> tuple[bool, Any]:
