@@ -24,6 +24,7 @@ from typing import Any
 import pydantic_core
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from codexremote.api.errors import error_response
 from codexremote.errors import BadRequest
 
 MAX_DEPTH = 200  # jiter's recursion limit: deeper documents fail with "recursion limit exceeded"
@@ -106,8 +107,6 @@ class JsonBodyGuard:
 
 
 async def _reject(scope: Scope, send: Send, exc: BadRequest) -> None:
-    from codexremote.api.errors import error_response  # errors imports security; no cycle here
-
     async def no_body() -> Message:
         return {"type": "http.disconnect"}
 
