@@ -130,7 +130,8 @@ async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
         assert any("fail" in line.lower() for line in health["lastStderr"])
         assert health["consecutiveFailures"] == MAX_FAST_FAILURES
         # The slow retry is due in about a minute (60 s ± 20 %), not right away.
-        assert DEAD_RETRY_INITIAL_S * 0.75 <= health["nextRetrySeconds"] <= DEAD_RETRY_INITIAL_S
+        next_retry = health["nextRetrySeconds"]
+        assert 0.75 * DEAD_RETRY_INITIAL_S <= next_retry <= 1.2 * DEAD_RETRY_INITIAL_S
         await asyncio.sleep(0.3)
         assert supervisor.spawns == MAX_FAST_FAILURES  # no spinning after dead
         with pytest.raises(AppServerUnavailable):

@@ -317,6 +317,11 @@ class AppServerSupervisor:
                 log.warning("app-server (generation %d) is gone", generation)
             dispatcher.fail_pending("app-server exited")
             self._capture_stderr(transport)
+            # Before any await: stop() (a manual restart) may cancel this task while it
+            # waits below, and open approvals must expire all the same (REL-02).
+            for listener in list(self._generation_listeners):
+                with contextlib.suppress(Exception):
+                    listener(generation + 1)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(transport.close(), SHUTDOWN_BUDGET_S)
             for task in (reader, exited):
@@ -327,9 +332,6 @@ class AppServerSupervisor:
             if self.last_error is None and not self._stopping:
                 code = exited.result() if exited.done() and not exited.cancelled() else None
                 self.last_error = f"app-server exited (code {code})"
-            for listener in list(self._generation_listeners):
-                with contextlib.suppress(Exception):
-                    listener(generation + 1)
         return 0.0 if ready_since is None else time.monotonic() - ready_since
 
     def _capture_stderr(self, transport: Transport) -> None:
