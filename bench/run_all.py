@@ -17,7 +17,7 @@ if not __package__:  # `python bench/<name>.py`: make the repo root importable
 
 from bench._common import REPO_ROOT
 
-BENCHMARKS = ("startup", "stream_latency", "drawer", "memory_stream")
+BENCHMARKS = ("startup", "stream_latency", "drawer", "memory_stream", "replay_memory")
 PER_BENCH_TIMEOUT_S = 300  # each is designed to finish well within 2 minutes
 INTERRUPT_GRACE_S = 20.0  # after SIGINT: time for a benchmark to stop its companion
 

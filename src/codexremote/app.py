@@ -18,6 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 
 from codexremote import __version__
+from codexremote.api.app_server import app_server_router, restart_result
 from codexremote.api.approvals import approvals_router
 from codexremote.api.auth import device_dependency
 from codexremote.api.chats import chats_router
@@ -26,6 +27,7 @@ from codexremote.api.dictation import dictation_router
 from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
 from codexremote.api.history import history_router
+from codexremote.api.json_body import JsonBodyGuard
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
@@ -120,7 +122,7 @@ def build_services(
                 resolve_codex_bin(settings), child_environment(settings, child_env)
             )
         supervisor = AppServerSupervisor(launcher)
-    bus = EventBus()
+    bus = EventBus(max_bytes=settings.stream_replay_mib * 1024 * 1024)
     turns = TurnTracker()
     directory = ChatDirectory(supervisor.request)
     desktop = _desktop_sync(settings)
@@ -259,11 +261,18 @@ async def _start_pairing(services: Services) -> None:
         return
     pairing = services.pairing
     services.shutdown_hooks.append(pairing.aclose)
+    pairing.control.add_command("app-server-restart", lambda _msg: _restart(services))
     if services.announce_offer and not services.devices.list():
         settings = services.settings
         offer = pairing.manager.create_offer()
         links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
         print(offer_text(links, int(OFFER_TTL_S), services.settings.pairing_qr), flush=True)
+
+
+async def _restart(services: Services) -> dict[str, Any]:
+    """``codexremote app-server restart`` over the control socket (same as the route)."""
+    await services.supervisor.restart()
+    return restart_result(services.supervisor)
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -324,6 +333,7 @@ def create_app(services: Services) -> FastAPI:
     services.shutdown_hooks.append(transcriber.aclose)
     app.include_router(dictation_router(transcriber, require_device))
     app.include_router(diagnostics_router(services.settings.state_dir, require_device))
+    app.include_router(app_server_router(services.supervisor, require_device))
     app.include_router(
         stream_router(
             services.hub,
@@ -333,6 +343,7 @@ def create_app(services: Services) -> FastAPI:
         )
     )
     settings = services.settings
+    app.add_middleware(JsonBodyGuard)  # inside the Perimeter: bodies arrive capped
     app.add_middleware(
         Perimeter,
         allowed_hosts=allowed_hosts(settings),

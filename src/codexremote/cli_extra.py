@@ -55,6 +55,15 @@ def register(commands: Any, add_common: Callable[[Any], None]) -> None:
         sub.add_argument("target", nargs="+", help="device id, request id or comparison code")
         sub.set_defaults(handler=handler)
 
+    app_server = commands.add_parser("app-server", help="the codex app-server child")
+    add_common(app_server)
+    app_server_commands = app_server.add_subparsers(dest="app_server_command", required=True)
+    restart = app_server_commands.add_parser(
+        "restart", help="restart it now (also after it was given up as dead)"
+    )
+    _leaf_common(restart)
+    restart.set_defaults(handler=_app_server_restart)
+
     approvals = commands.add_parser("approvals", help="always-allowed MCP tools")
     add_common(approvals)
     approval_commands = approvals.add_subparsers(dest="approvals_command", required=True)
@@ -111,6 +120,37 @@ def _approvals_forget(args: argparse.Namespace, settings: Settings) -> int:
     from codexremote.approvals.cli_commands import approvals_forget
 
     return approvals_forget(settings.state_dir, args.key)
+
+
+APP_SERVER_RESTART_TIMEOUT_S = 30.0  # the companion answers once ready or after 10 s
+
+
+def _app_server_restart(args: argparse.Namespace, settings: Settings) -> int:
+    """Through the control socket (0600, this user only), like `devices approve`: the
+    HTTP route needs a device token this terminal does not have."""
+    from codexremote.pairing.control import CompanionNotRunning, control_request
+
+    try:
+        reply = control_request(
+            settings.state_dir,
+            {"cmd": "app-server-restart"},
+            timeout_s=APP_SERVER_RESTART_TIMEOUT_S,
+        )
+    except CompanionNotRunning:
+        print(
+            "codexremote: no companion is running; start it with `codexremote serve`",
+            file=sys.stderr,
+        )
+        return 2
+    except (OSError, ValueError) as exc:
+        print(f"codexremote: could not talk to the companion: {exc}", file=sys.stderr)
+        return 1
+    if not reply.get("ok"):
+        print(f"codexremote: {reply.get('error', 'the companion refused')}", file=sys.stderr)
+        return 1
+    state = reply.get("state")
+    print(f"app-server: {state} (generation {reply.get('generation')})")
+    return 0 if state == "ready" else 1
 
 
 def _pair(args: argparse.Namespace, settings: Settings) -> int:

@@ -79,6 +79,12 @@ class Settings(BaseModel):
     pairing_confirm_timeout_s: float = Field(
         18.0, gt=0, le=19.0, description="Local confirmation window; below the app's 20 s timeout."
     )
+    stream_replay_mib: int = Field(
+        64,
+        ge=1,
+        le=4096,
+        description="Most MiB of stream events kept for resuming clients (beyond: resync).",
+    )
     git_commit_hooks: bool = Field(
         False, description="Run the repository's commit hooks for commits made from the phone."
     )

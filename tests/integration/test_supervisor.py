@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import random
 import signal
 import time
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from codexremote.codex.backoff import DEAD_RETRY_INITIAL_S, dead_retry_delay
 from codexremote.codex.errors import AppServerGone, AppServerUnavailable, RequestTimeout
 from codexremote.codex.supervisor import MAX_FAST_FAILURES, AppServerSupervisor
 from codexremote.codex.transport import StdioTransport, Transport
@@ -126,10 +128,95 @@ async def test_rel01_crash_on_start_ends_dead_after_five_attempts() -> None:
         assert health["state"] == "dead"
         assert health["lastError"]
         assert any("fail" in line.lower() for line in health["lastStderr"])
+        assert health["consecutiveFailures"] == MAX_FAST_FAILURES
+        # The slow retry is due in about a minute (60 s ± 20 %), not right away.
+        next_retry = health["nextRetrySeconds"]
+        assert 0.75 * DEAD_RETRY_INITIAL_S <= next_retry <= 1.2 * DEAD_RETRY_INITIAL_S
         await asyncio.sleep(0.3)
         assert supervisor.spawns == MAX_FAST_FAILURES  # no spinning after dead
         with pytest.raises(AppServerUnavailable):
             await supervisor.request("thread/list", {})
+    finally:
+        await supervisor.stop()
+
+
+def test_rel01_dead_retry_backs_off_from_a_minute_to_five() -> None:
+    rng = random.Random(7)
+    delays = [dead_retry_delay(n, rng) for n in range(8)]
+    bases = [60, 120, 240, 300, 300, 300, 300, 300]
+    for delay, base in zip(delays, bases, strict=True):
+        assert base * 0.8 <= delay <= base * 1.2
+
+
+async def test_rel01_dead_keeps_retrying_and_recovers_once_the_cause_is_fixed(
+    tmp_path: Path,
+) -> None:
+    """Issue 9.10: after five quick crashes the child stayed dead until the companion
+    was restarted. Now the slow retry (shortened here) brings it back by itself."""
+    broken = tmp_path / "broken"
+    broken.write_text("x")
+    failing = fake_app_server_launcher(FAKE_FAIL_ON_START="1")
+    healthy = fake_app_server_launcher()
+    states: list[str] = []
+
+    async def launch() -> Transport:
+        return await (failing() if broken.exists() else healthy())
+
+    supervisor = AppServerSupervisor(launch, backoff_initial=0.02, dead_retry_initial=0.2)
+    supervisor.add_state_listener(states.append)
+    await supervisor.start()
+    try:
+        await wait_for(lambda: supervisor.state == "dead", timeout=15)
+        await wait_for(lambda: supervisor.spawns >= MAX_FAST_FAILURES + 2, timeout=15)
+        assert supervisor.state in ("dead", "restarting")  # still failing: still dead
+        broken.unlink()  # the user fixes the cause at the computer
+        await wait_for(lambda: supervisor.state == "ready", timeout=15)
+        assert await supervisor.request("thread/start", {"cwd": str(tmp_path)})
+        first_dead = states.index("dead")
+        assert "restarting" in states[first_dead:]  # each attempt is shown honestly
+    finally:
+        await supervisor.stop()
+
+
+async def test_rel01_manual_restart_of_a_dead_child_resets_the_failure_count() -> None:
+    attempts: list[int] = []
+    failing = fake_app_server_launcher(FAKE_FAIL_ON_START="1")
+    healthy = fake_app_server_launcher()
+
+    async def launch() -> Transport:
+        attempts.append(1)
+        return await (failing() if len(attempts) <= MAX_FAST_FAILURES else healthy())
+
+    supervisor = AppServerSupervisor(launch, backoff_initial=0.02)  # dead retry: a minute
+    await supervisor.start()
+    try:
+        await wait_for(lambda: supervisor.state == "dead", timeout=15)
+        generation = supervisor.generation
+        await supervisor.restart()  # at once, not in a minute
+        assert supervisor.state == "ready"
+        assert supervisor.generation == generation + 1
+        assert supervisor.consecutive_failures == 0
+        assert await supervisor.request("thread/start", {"cwd": "/"})
+    finally:
+        await supervisor.stop()
+
+
+async def test_rel02_manual_restart_of_a_running_child_fails_inflight_typed() -> None:
+    supervisor = AppServerSupervisor(fake_app_server_launcher(FAKE_HANG="1"))
+    generations: list[int] = []
+    supervisor.add_generation_listener(generations.append)
+    await supervisor.start()
+    try:
+        assert await supervisor.wait_ready(10)
+        first = supervisor.generation
+        hung = asyncio.create_task(supervisor.request("thread/list", {}, timeout=60))
+        await asyncio.sleep(0.1)
+        restart = asyncio.create_task(supervisor.restart(ready_wait_s=10))
+        with pytest.raises(AppServerGone):
+            await hung
+        await restart
+        assert supervisor.state == "ready" and supervisor.generation == first + 1
+        assert generations and generations[0] == first + 1  # approvals expire as on a crash
     finally:
         await supervisor.stop()
 

@@ -102,12 +102,14 @@ def test_requires_a_device(phone: Phone) -> None:
     assert response.status_code == 401
 
 
-def test_lone_surrogate_is_written_as_valid_utf8(phone: Phone, tmp_path: Path) -> None:
+def test_lone_surrogate_is_refused_and_nothing_written(phone: Phone, tmp_path: Path) -> None:
     raw = b'{"contents": "before \\ud800 after"}'  # valid JSON, not encodable as UTF-8
     response = phone.client.post(
         IOS_LOG,
         content=raw,
         headers={"Authorization": f"Bearer {phone.token}", "Content-Type": "application/json"},
     )
-    assert response.status_code == 200, response.text
-    assert log_file(tmp_path).read_text(encoding="utf-8") == "before ? after\n"
+    # Strict JSON bodies (issue 9.3): refused before the route, no file written.
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "json_invalid_unicode"
+    assert not log_file(tmp_path).exists()

@@ -163,8 +163,10 @@ def test_lone_surrogate_in_filename(
         content=json.dumps(body).encode(),
         headers={"Authorization": f"Bearer {phone.token}", "Content-Type": "application/json"},
     )
-    assert response.status_code == 200, response.text
-    assert upstream.received[0].filename == "take?.m4a"
+    # Strict JSON bodies (issue 9.3): a lone surrogate is a 400 before any route runs.
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == "json_invalid_unicode"
+    assert upstream.received == []
 
 
 def test_not_configured_is_503(tmp_path: Path, recordings: dict[str, Recording]) -> None:

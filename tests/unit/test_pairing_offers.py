@@ -313,10 +313,7 @@ async def test_t11_10000_random_nonce_guesses_fail_and_the_limiter_engages(
     assert limited == 10_000 - MAX_FAILURES_PER_KEY
     assert retry_afters and all(1 <= r <= 60 for r in retry_afters)
     assert confirmer.requests == [] and store.list() == []
-    # While limited even the right nonce waits; the offer survives for later.
-    with pytest.raises(TooManyRequests):
-        await manager.confirm(offer.pairing_id, offer.nonce, "iPhone", client_key="100.64.0.9")
-    clock.now += 61
+    # The limiter only answers failures: the right nonce still works at once.
     result = await manager.confirm(offer.pairing_id, offer.nonce, "iPhone", client_key="100.64.0.9")
     assert store.authenticate(result.token) is not None
 
@@ -345,3 +342,42 @@ async def test_t11_guesses_from_rotating_addresses_hit_the_global_limit(
     assert invalid == MAX_FAILURES_GLOBAL
     assert limited == 10_000 - MAX_FAILURES_GLOBAL
     assert store.list() == []
+
+
+async def test_sec07_right_nonce_is_not_refused_after_other_clients_failures(
+    store: DeviceStore,
+) -> None:
+    """Issue 9.6: 30 wrong nonces a minute from anyone locked the real phone out."""
+    clock = FakeClock()
+    manager = PairingManager(
+        store, ScriptedConfirmer(), limiter=FailureLimiter(clock=clock), clock=clock
+    )
+    offer = manager.create_offer()
+    for i in range(MAX_FAILURES_GLOBAL + 5):
+        with pytest.raises((BadRequest, TooManyRequests)):
+            await manager.confirm(
+                offer.pairing_id, secrets.token_hex(16), "x", client_key=f"10.0.0.{i}"
+            )
+    # Everyone together is over the limit, and so is the shared loopback key.
+    with pytest.raises(TooManyRequests):
+        await manager.confirm(offer.pairing_id, secrets.token_hex(16), "x", client_key="phone")
+    result = await manager.confirm(offer.pairing_id, offer.nonce, "iPhone", client_key="phone")
+    assert store.authenticate(result.token) is not None
+
+
+@pytest.mark.parametrize("field", ["pairingId", "nonce", "deviceName"])
+async def test_sec07_lone_surrogate_is_a_400_and_keeps_the_offer(
+    store: DeviceStore, field: str
+) -> None:
+    """Issue 9.3: a lone surrogate in the device name burned a valid offer (500)."""
+    confirmer = ScriptedConfirmer()
+    manager = PairingManager(store, confirmer, limiter=generous_limiter())
+    offer = manager.create_offer()
+    values = {"pairingId": offer.pairing_id, "nonce": offer.nonce, "deviceName": "iPhone"}
+    values[field] = values[field] + "\ud800"
+    with pytest.raises(BadRequest) as caught:
+        await manager.confirm(values["pairingId"], values["nonce"], values["deviceName"])
+    assert caught.value.message == f"Expected valid Unicode text for {field}"
+    assert manager.pending_count() == 1 and confirmer.requests == []
+    result = await manager.confirm(offer.pairing_id, offer.nonce, "iPhone")
+    assert store.authenticate(result.token) is not None

@@ -1,15 +1,15 @@
-"""Small helpers shared by route modules: the data envelope and tolerant JSON bodies."""
+"""Small helpers shared by route modules: the data envelope and strict JSON bodies."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import re
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from pydantic import BaseModel
+from starlette.requests import ClientDisconnect
 
+from codexremote.api.json_body import INCOMPLETE, parse_json, parsed_body
 from codexremote.errors import BadRequest, NotFound
 
 T = TypeVar("T")
@@ -24,14 +24,19 @@ class Envelope(BaseModel, Generic[T]):
 
 async def read_json(request: Request) -> Any:
     """The request body as JSON; an empty body is ``{}`` (the original app sends
-    ``Content-Type: application/json`` with no body to activate/stop)."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
+    ``Content-Type: application/json`` with no body to activate/stop).
+
+    Normally the :class:`JsonBodyGuard` has parsed and checked it already; without
+    the guard (a body on another method) the same strict parser runs here.
+    """
+    done, value = parsed_body(request.scope)
+    if done:
+        return value
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("Request body is not valid JSON") from None
+        raw = await request.body()
+    except ClientDisconnect:
+        raise BadRequest(INCOMPLETE, code="incomplete_body") from None
+    return parse_json(raw)
 
 
 async def read_object(request: Request) -> dict[str, Any]:
@@ -42,16 +47,9 @@ async def read_object(request: Request) -> dict[str, Any]:
 
 
 async def read_large_object(request: Request) -> dict[str, Any]:
-    """Like :func:`read_object` for the routes with big bodies (dictation's 40 MB of
-    base64, the phone's debug log): the JSON is parsed in a worker thread, off the loop."""
-    raw = await request.body()
-    try:
-        body = await asyncio.to_thread(json.loads, raw) if raw.strip() else {}
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        raise BadRequest("Request body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("Expected a JSON object")
-    return body
+    """:func:`read_object` for the routes with big bodies (dictation's 40 MB of base64,
+    the phone's debug log): the JsonBodyGuard parses those in a worker thread."""
+    return await read_object(request)
 
 
 def checked_project_id(project_id: str) -> str:

@@ -9,8 +9,16 @@ Lifecycle contract:
   are told, so open approvals are closed and never sent to the new child.
 * Restarts back off exponentially with jitter (``BACKOFF_*``); a child that
   stayed up ``STABLE_UPTIME_S`` resets the failure count; after
-  ``MAX_FAST_FAILURES`` consecutive failures the state is ``dead`` until
-  ``restart()`` is called.
+  ``MAX_FAST_FAILURES`` consecutive failures the state is ``dead``: requests
+  fail at once (503) instead of waiting, and the supervisor keeps trying with a
+  long backoff (``DEAD_RETRY_*``: 60 s doubling to 5 min), so a fix made at the
+  computer (a codex update, a repaired config) is picked up without
+  restarting the companion. Each such attempt shows ``restarting``, then
+  ``ready`` or ``dead`` again; ``health()`` says when the next one is due.
+* ``restart()`` (the phone's ``POST /v1/app-server/restart``, the CLI's
+  ``codexremote app-server restart``) restarts at once, dead or running, and
+  resets the failure count; a running child's in-flight requests fail with
+  ``AppServerGone`` and its open approvals expire, exactly as on a crash.
 * ``stop()`` closes stdin, then SIGTERM, then SIGKILL the process group
   (``StdioTransport.close``), within ``SHUTDOWN_BUDGET_S``.
 """
@@ -27,6 +35,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 from codexremote import __version__
+from codexremote.codex.backoff import (
+    BACKOFF_INITIAL_S,
+    DEAD_RETRY_INITIAL_S,
+    MAX_FAST_FAILURES,
+    STABLE_UPTIME_S,
+    backoff_delay,
+    dead_retry_delay,
+)
 from codexremote.codex.dispatcher import (
     DEFAULT_REQUEST_TIMEOUT_S,
     Dispatcher,
@@ -47,11 +63,7 @@ log = logging.getLogger("codexremote.codex")
 State = Literal["starting", "ready", "restarting", "dead", "stopped"]
 
 INITIALIZE_TIMEOUT_S = 30.0  # fresh CODEX_HOME: ~0.12 s here; slow disks and first runs need more
-BACKOFF_INITIAL_S = 0.5
-BACKOFF_MAX_S = 30.0
-BACKOFF_JITTER = 0.2  # ±20 %
-STABLE_UPTIME_S = 10.0  # a child that lived this long resets the failure count
-MAX_FAST_FAILURES = 5  # then: dead, until a manual restart
+RESTART_READY_WAIT_S = 10.0  # a manual restart answers once ready, or after this long
 READY_WAIT_S = 5.0  # how long a request waits for a (re)starting child before 503
 OVERLOAD_RETRIES = 4  # -32001 "server overloaded": retry with backoff this many times
 OVERLOAD_BACKOFF_S = 0.2
@@ -62,14 +74,6 @@ GenerationListener = Callable[[int], None]
 ServerRequestSink = Callable[[IncomingRequest], Awaitable[None]]
 
 
-def backoff_delay(
-    failures: int, rng: random.Random | None = None, initial: float = BACKOFF_INITIAL_S
-) -> float:
-    base = min(BACKOFF_MAX_S, initial * float(2 ** max(0, failures - 1)))
-    jitter: float = (rng or random).uniform(-BACKOFF_JITTER, BACKOFF_JITTER)
-    return base * (1.0 + jitter)
-
-
 class AppServerSupervisor:
     def __init__(
         self,
@@ -77,9 +81,11 @@ class AppServerSupervisor:
         *,
         client_name: str = "codexremote",
         backoff_initial: float = BACKOFF_INITIAL_S,
+        dead_retry_initial: float = DEAD_RETRY_INITIAL_S,
     ) -> None:
         self._launcher = launcher
         self._backoff_initial = backoff_initial
+        self._dead_retry_initial = dead_retry_initial
         self._client_name = client_name
         self.state: State = "stopped"
         self.generation = 0
@@ -101,6 +107,8 @@ class AppServerSupervisor:
         self._loop_task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self.started_at: float | None = None
+        self.next_retry_at: float | None = None  # monotonic time of the next restart attempt
+        self._restart_lock = asyncio.Lock()
 
     # -- wiring -----------------------------------------------------------
     def add_notification_handler(self, handler: NotificationHandler) -> None:
@@ -138,11 +146,16 @@ class AppServerSupervisor:
             self._loop_task = None
         self._set_state("stopped")
 
-    async def restart(self) -> None:
-        """Manual restart, e.g. after ``dead``."""
-        await self.stop()
-        self.consecutive_failures = 0
-        await self.start()
+    async def restart(self, *, ready_wait_s: float = RESTART_READY_WAIT_S) -> None:
+        """Manual restart, dead or running (module docstring); returns once the new
+        child is ready or ``ready_wait_s`` passed. Concurrent calls restart once each,
+        one after the other."""
+        async with self._restart_lock:
+            log.info("app-server restart requested (state %s)", self.state)
+            await self.stop()
+            self.consecutive_failures = 0
+            await self.start()
+            await self.wait_ready(ready_wait_s)
 
     async def wait_ready(self, timeout: float) -> bool:
         try:
@@ -208,6 +221,10 @@ class AppServerSupervisor:
             info["lastStderr"] = meaningful_stderr(self.stderr_tail)
         if self._dispatcher is not None:
             info["malformedLines"] = self._dispatcher.stats.malformed_lines
+        if self.state in ("dead", "restarting"):
+            info["consecutiveFailures"] = self.consecutive_failures
+            if self.next_retry_at is not None:
+                info["nextRetrySeconds"] = round(max(0.0, self.next_retry_at - time.monotonic()), 1)
         return info
 
     # -- the loop ---------------------------------------------------------
@@ -236,20 +253,27 @@ class AppServerSupervisor:
             if lived >= STABLE_UPTIME_S:
                 self.consecutive_failures = 0
             self.consecutive_failures += 1
-            if self.consecutive_failures >= MAX_FAST_FAILURES:
+            dead_failures = self.consecutive_failures - MAX_FAST_FAILURES
+            if dead_failures >= 0:
+                delay = dead_retry_delay(dead_failures, initial=self._dead_retry_initial)
                 log.error(
-                    "app-server failed %d times in a row; giving up (%s)",
+                    "app-server failed %d times in a row (%s); next try in %.0f s",
                     self.consecutive_failures,
                     self.last_error,
+                    delay,
                 )
                 self._set_state("dead")
-                return
-            self._set_state("restarting")
+            else:
+                delay = backoff_delay(self.consecutive_failures, initial=self._backoff_initial)
+                self._set_state("restarting")
             self.restarts += 1
-            delay = backoff_delay(self.consecutive_failures, initial=self._backoff_initial)
+            self.next_retry_at = time.monotonic() + delay
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
+            self.next_retry_at = None
+            if not self._stopping:
+                self._set_state("restarting")  # an attempt is under way (also after dead)
 
     async def _run_one_child(self) -> float:
         """Spawn, initialize and watch one child; returns how long it was ready."""
@@ -293,6 +317,11 @@ class AppServerSupervisor:
                 log.warning("app-server (generation %d) is gone", generation)
             dispatcher.fail_pending("app-server exited")
             self._capture_stderr(transport)
+            # Before any await: stop() (a manual restart) may cancel this task while it
+            # waits below, and open approvals must expire all the same (REL-02).
+            for listener in list(self._generation_listeners):
+                with contextlib.suppress(Exception):
+                    listener(generation + 1)
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(transport.close(), SHUTDOWN_BUDGET_S)
             for task in (reader, exited):
@@ -303,9 +332,6 @@ class AppServerSupervisor:
             if self.last_error is None and not self._stopping:
                 code = exited.result() if exited.done() and not exited.cancelled() else None
                 self.last_error = f"app-server exited (code {code})"
-            for listener in list(self._generation_listeners):
-                with contextlib.suppress(Exception):
-                    listener(generation + 1)
         return 0.0 if ready_since is None else time.monotonic() - ready_since
 
     def _capture_stderr(self, transport: Transport) -> None:

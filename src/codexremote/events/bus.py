@@ -1,9 +1,16 @@
 """Every stream event gets a monotonically increasing ``seq`` (REL-06).
 
-The bus keeps the newest ``REPLAY_CAPACITY`` events so a client that reconnects
-with its last seen ``seq`` gets exactly the events it missed. When the gap is
-older than the buffer (or the seq is from an earlier companion run), replay
-answers :data:`TOO_OLD` and the client must re-fetch state (``resync``).
+The bus keeps the newest events, at most ``REPLAY_CAPACITY`` of them and at most
+``REPLAY_MAX_BYTES`` of encoded text, so a client that reconnects with its last
+seen ``seq`` gets exactly the events it missed. When the gap is older than the
+buffer (or the seq is from an earlier companion run), replay answers
+:data:`TOO_OLD` and the client must re-fetch state (``resync``).
+
+Why a byte bound too: events are not of one size. A 1 MiB answer is buffered
+twice (its deltas and the completed item), so a count bound alone let thirty
+such turns grow the companion by 100 MB, held with no client connected, and
+20,000 large events could reach gigabytes. Sizes are the Python size of each
+frame's text (``sys.getsizeof``), i.e. what the buffer really holds.
 
 Subscribers are plain callbacks run synchronously in ``publish``; they must not
 block (stream clients put the event on their own bounded queue).
@@ -13,6 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from collections import deque
 from collections.abc import Callable
@@ -22,6 +30,7 @@ from typing import Any, Final
 log = logging.getLogger("codexremote.events")
 
 REPLAY_CAPACITY = 20_000  # ~a long turn's worth of deltas; bounded memory
+REPLAY_MAX_BYTES = 64 * 1024 * 1024  # and at most this much frame text (setting stream_replay_mib)
 
 
 @dataclass(frozen=True)
@@ -76,9 +85,16 @@ class EventBus:
         self,
         capacity: int = REPLAY_CAPACITY,
         clock_ms: Callable[[], int] | None = None,
+        *,
+        max_bytes: int = REPLAY_MAX_BYTES,
     ) -> None:
+        if capacity < 1 or max_bytes < 1:
+            raise ValueError("the replay buffer needs room for something")
         self.capacity = capacity
-        self._buffer: deque[StreamEvent] = deque(maxlen=capacity)
+        self.max_bytes = max_bytes
+        self._buffer: deque[StreamEvent] = deque()
+        self._sizes: deque[int] = deque()  # sys.getsizeof of each buffered frame's text
+        self._buffered_bytes = 0
         self._seq = 0
         self._subscribers: list[Subscriber] = []
         self._clock_ms = clock_ms or (lambda: int(time.time() * 1000))
@@ -90,13 +106,36 @@ class EventBus:
     def publish(self, event: str, chat_id: str, payload: Any) -> StreamEvent:
         self._seq += 1
         item = StreamEvent.create(self._seq, event, chat_id, payload, self._clock_ms())
-        self._buffer.append(item)
+        self._remember(item)
         for subscriber in list(self._subscribers):
             try:
                 subscriber(item)
             except Exception:
                 log.exception("stream subscriber failed")
         return item
+
+    def _remember(self, item: StreamEvent) -> None:
+        """Append to the replay buffer, then drop the oldest frames until both bounds
+        hold (a single frame above ``max_bytes`` is not kept at all: a resume from
+        before it gets ``resync``, as for any dropped event)."""
+        size = sys.getsizeof(item.encoded)
+        self._buffer.append(item)
+        self._sizes.append(size)
+        self._buffered_bytes += size
+        while self._buffer and (
+            len(self._buffer) > self.capacity or self._buffered_bytes > self.max_bytes
+        ):
+            self._buffer.popleft()
+            self._buffered_bytes -= self._sizes.popleft()
+
+    @property
+    def buffered_bytes(self) -> int:
+        """Bytes of frame text the replay buffer holds now (at most ``max_bytes``)."""
+        return self._buffered_bytes
+
+    @property
+    def buffered_events(self) -> int:
+        return len(self._buffer)
 
     def subscribe(self, subscriber: Subscriber) -> Callable[[], None]:
         self._subscribers.append(subscriber)

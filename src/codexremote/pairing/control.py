@@ -14,7 +14,12 @@ object per line, several requests per connection allowed::
     {"cmd": "approve", "target": "<request id or comparison code>"}
     {"cmd": "reject",  "target": "..."}     -> {"ok": true, "requestId", "deviceName", "decision"}
     {"cmd": "revoke", "deviceId": "<id>"}   -> {"ok": true, "revoked": true|false}
+    {"cmd": "app-server-restart"}           -> {"ok": true, "state", "generation"}
     anything else / failure                 -> {"ok": false, "error": "<message>"}
+
+Commands beyond pairing (``app-server-restart``) are registered by the
+composition root with :meth:`ControlServer.add_command`, so this module stays
+free of the codex side.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ import socket
 import stat
 import struct
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +43,8 @@ from codexremote.pairing.confirmation import ConfirmationRequest
 from codexremote.pairing.device_store import DeviceStore
 
 log = logging.getLogger(__name__)
+
+CommandHandler = Callable[[dict[str, Any]], Awaitable[dict[str, Any]]]
 
 CONTROL_SOCKET = "control.sock"
 SOCKET_MODE = 0o600
@@ -114,6 +122,11 @@ class ControlServer:
         self._server: asyncio.Server | None = None
         self._inode: int | None = None
         self._connections: set[asyncio.StreamWriter] = set()
+        self._commands: dict[str, CommandHandler] = {}
+
+    def add_command(self, name: str, handler: CommandHandler) -> None:
+        """Serve ``{"cmd": name, ...}`` with ``handler`` (its reply gets ``ok: true``)."""
+        self._commands[name] = handler
 
     async def start(self) -> None:
         if len(os.fsencode(self.path)) > MAX_SOCKET_PATH_BYTES:
@@ -233,6 +246,9 @@ class ControlServer:
                 return _error("This companion has no device store")
             revoked = await asyncio.to_thread(self._store.revoke, device_id)
             return {"ok": True, "revoked": revoked}
+        handler = self._commands.get(command) if isinstance(command, str) else None
+        if handler is not None:
+            return {"ok": True, **(await handler(message))}
         return _error(f"Unknown command: {str(command)[:40]}")
 
 

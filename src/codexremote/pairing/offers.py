@@ -3,16 +3,25 @@
 An offer is ``{pairingId (uuid4), nonce (16 random bytes, 32 hex), expiresAt}``
 kept in memory only (lost on restart, like the original). ``confirm`` runs:
 
-1. validate the three fields (400 "Expected non-empty string for <field>");
-2. check the failure limiter for the client (429);
-3. look the offer up and compare the nonce in constant time; an unknown,
-   expired or wrong-nonce attempt is 400 "Invalid or expired pairing session"
-   and counts as a failure (a wrong nonce does *not* consume the offer);
-4. consume the offer atomically **before** asking anyone, so of any number of
-   concurrent confirms exactly one proceeds (a denial or time-out burns it);
-5. ask the local :class:`Confirmer` with a timeout below the iOS app's 20 s;
+1. validate the three fields (400 "Expected non-empty string for <field>",
+   or "Expected valid Unicode text for <field>" for a string that cannot be
+   encoded, e.g. one holding a lone surrogate) and compute everything that
+   could still fail, so a malformed attempt never touches an offer;
+2. look the offer up and compare the nonce in constant time; an unknown,
+   expired or wrong-nonce attempt counts as a failure for the client and is
+   400 "Invalid or expired pairing session", or 429 once the client or
+   everyone together is over the failure limit (a wrong nonce does *not*
+   consume the offer). The limiter is consulted only after a failed
+   comparison, as for bearer tokens: the right nonce is never refused because
+   of other clients' failures (behind ``tailscale serve`` every phone is
+   127.0.0.1), and refusing it would not make a 128-bit guess any likelier to
+   fail, while wrong guesses still end in 429;
+3. consume the offer atomically **before** asking anyone, so of any number of
+   concurrent confirms exactly one proceeds (a local denial or time-out burns
+   it: an attacker who got as far as the prompt gets no second try);
+4. ask the local :class:`Confirmer` with a timeout below the iOS app's 20 s;
    deny, no answer, error or time-out -> 403 "Pairing denied or timed out";
-6. issue a device token.
+5. issue a device token.
 
 At most :data:`MAX_PENDING_OFFERS` offers are pending; creating another drops
 the oldest. SEC-07 asks for a single pending pairing; three keeps a second QR
@@ -126,9 +135,9 @@ class PairingManager:
         given_nonce = _required_string("nonce", nonce)
         raw_name = _required_string("deviceName", device_name, strip=False)
         name = clean_device_name(raw_name)
-        self._limiter.check(client_key)
         offer = self._consume(pid, given_nonce)
         if offer is None:
+            self._limiter.check(client_key)
             self._limiter.record_failure(client_key)
             raise BadRequest(INVALID_SESSION)
 
@@ -189,4 +198,8 @@ class PairingManager:
 def _required_string(field: str, value: object, *, strip: bool = True) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"Expected non-empty string for {field}")
+    try:
+        value.encode("utf-8")  # the comparison code and the store encode it later
+    except UnicodeEncodeError:
+        raise BadRequest(f"Expected valid Unicode text for {field}") from None
     return value.strip() if strip else value

@@ -1,10 +1,13 @@
 """Sliding-window limiter for failed attempts (pairing nonces, bearer tokens).
 
-Only *failures* are counted: callers call :meth:`FailureLimiter.check` before
-an attempt (raises ``TooManyRequests`` while the client, or everyone together,
-is over the limit) and :meth:`FailureLimiter.record_failure` after a failed
-one. Successful attempts cost nothing, so a legitimate client that never
-fails is never slowed down by its own traffic. The global window catches an
+Only *failures* are counted and only failures are refused: callers try the
+attempt first and, when it failed, call :meth:`FailureLimiter.check` (raises
+``TooManyRequests`` while the client, or everyone together, is over the
+limit) and then :meth:`FailureLimiter.record_failure`. An attempt that
+succeeds (a valid token, the right pairing nonce) is never refused, so a
+legitimate client is slowed down neither by its own traffic nor by other
+clients' failures (SEC-07; behind ``tailscale serve`` every client shares the
+key 127.0.0.1). The global window catches an
 attacker who rotates client keys (addresses); set it to ``None`` where a
 global lock-out would hurt more than it helps (e.g. bearer-token checks of
 already-paired devices).
