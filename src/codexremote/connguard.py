@@ -15,11 +15,11 @@ sockets fill it. So the guard, one level below HTTP, does three things:
   is timed here.
 * **Caps**, per client key and in total; the total stays below the descriptor limit
   (:func:`connection_cap`), so ``accept()`` never fails with EMFILE.
-* **Eviction instead of refusal.** At a cap, the newcomer takes the slot of the oldest
-  connection of that key (else of anyone) that has not yet sent a complete request
-  header. A paired phone sends its request the moment it connects, so silent
-  sockets can never keep it out; only when every slot is busy with real requests
-  or open streams is the newcomer refused.
+* **Eviction instead of refusal.** Over a cap, the oldest connections of that key
+  (else of anyone) that have not sent a complete request header within
+  ``GRACE_S`` of connecting are closed. A paired phone sends its request the
+  moment it connects, so silent sockets can never keep it out; only when every
+  slot is busy with real requests or open streams is a newcomer refused.
 
 The client key is the socket's address, except behind ``tailscale serve``: every
 proxied peer connects from loopback, so once a loopback connection's headers
@@ -50,6 +50,7 @@ HEADER_TIMEOUT_S = 5.0  # request line + headers; a phone on a slow link needs w
 BODY_IDLE_TIMEOUT_S = 10.0  # longest pause between two pieces of a request body
 BODY_BASE_S = 10.0  # plus the length at the minimum rate below: 40 MiB dictation → ~650 s
 BODY_MIN_BYTES_PER_S = 64 * 1024
+GRACE_S = 0.2  # a new connection's time to send its request before caps may close it
 MAX_CONNECTIONS = 1024  # total; a single-user companion needs a handful
 MAX_CONNECTIONS_PER_CLIENT = 64
 MIN_CONNECTIONS = 16  # below this the limit is too small to protect; serve anyway
@@ -77,6 +78,7 @@ class Slot:
 
     key: str
     close: Callable[[], None]
+    admitted_at: float = field(default_factory=time.monotonic)
     fresh: bool = True
 
 
@@ -90,7 +92,13 @@ class GuardStats:
 
 @dataclass
 class ConnectionGuard:
-    """Bookkeeping of live connections: admission, eviction, release."""
+    """Bookkeeping of live connections: admission, eviction, release.
+
+    ``max_total`` is a hard ceiling (descriptors): past it the oldest silent
+    connection gives way at once. ``max_per_client`` and ``soft_total`` (half the
+    ceiling) are enforced ``GRACE_S`` later by a trim, so that a client that
+    connected amid a burst of hostile sockets has had the time to send its request
+    (and stopped being evictable) before anyone is chosen."""
 
     max_total: int = MAX_CONNECTIONS
     max_per_client: int = MAX_CONNECTIONS_PER_CLIENT
@@ -101,19 +109,22 @@ class ConnectionGuard:
     _fresh: OrderedDict[Slot, None] = field(default_factory=OrderedDict)  # oldest first
     _total: int = 0
     _handover: dict[Any, Slot] = field(default_factory=dict)  # transport → slot (upgrades)
+    _trim: asyncio.TimerHandle | None = None
 
     @property
     def total(self) -> int:
         return self._total
 
+    @property
+    def soft_total(self) -> int:
+        return max(1, self.max_total // 2)
+
     def count(self, key: str) -> int:
         return len(self._by_key.get(key, ()))
 
     def admit(self, key: str, close: Callable[[], None]) -> Slot | None:
-        """A slot for a new connection of ``key``, evicting a silent one if needed;
-        None: every slot is busy, refuse the newcomer."""
-        full = self.count(key) >= self.max_per_client and not self._evict(key)
-        if full or (self._total >= self.max_total and not self._evict(None)):
+        """A slot for a new connection of ``key``; None: refuse it (every slot busy)."""
+        if self._total >= self.max_total and not self._evict(None, 0.0):
             self.stats.refused += 1
             log.warning("connection limit reached and every connection is busy; refusing one")
             return None
@@ -121,6 +132,8 @@ class ConnectionGuard:
         self._add(slot)
         self._fresh[slot] = None
         self.stats.admitted += 1
+        if self.count(key) > self.max_per_client or self._total > self.soft_total:
+            self._schedule_trim()
         return slot
 
     def identified(self, slot: Slot, key: str | None) -> None:
@@ -134,13 +147,33 @@ class ConnectionGuard:
         self._remove(slot)
         slot.key = key
         self._add(slot)
-        if self.count(key) > self.max_per_client and not self._evict(key):
+        if self.count(key) > self.max_per_client:
+            # A forwarded peer's connections all sent requests: nothing silent to drop.
             log.warning("connection limit of one client reached; closing its newest connection")
             slot.close()
 
     def release(self, slot: Slot) -> None:
         if self._remove(slot):
             self._fresh.pop(slot, None)
+
+    def trim(self) -> None:
+        """Close the oldest silent connections (past their grace) of every bucket over
+        its cap; runs again while younger silent ones might still be over."""
+        self._trim = None
+        for key in [k for k, slots in self._by_key.items() if len(slots) > self.max_per_client]:
+            while self.count(key) > self.max_per_client and self._evict(key, GRACE_S):
+                pass
+        while self._total > self.soft_total and self._evict(None, GRACE_S):
+            pass
+        over = self._total > self.soft_total or any(
+            len(slots) > self.max_per_client for slots in self._by_key.values()
+        )
+        if over and self._fresh:
+            self._schedule_trim()
+
+    def _schedule_trim(self) -> None:
+        if self._trim is None:
+            self._trim = asyncio.get_running_loop().call_later(GRACE_S, self.trim)
 
     def hand_over(self, transport: Any, slot: Slot) -> None:
         """The HTTP protocol upgrades; the WebSocket protocol adopts the slot."""
@@ -163,8 +196,16 @@ class ConnectionGuard:
         self._total -= 1
         return True
 
-    def _evict(self, key: str | None) -> bool:
-        victim = next((s for s in self._fresh if key is None or s.key == key), None)
+    def _evict(self, key: str | None, min_age_s: float) -> bool:
+        """Close the oldest fresh connection (of ``key``) admitted ``min_age_s`` ago."""
+        born_before = time.monotonic() - min_age_s
+        victim = None
+        for slot in self._fresh:
+            if slot.admitted_at > born_before:
+                break  # the rest are younger still
+            if key is None or slot.key == key:
+                victim = slot
+                break
         if victim is None:
             return False
         self.release(victim)
