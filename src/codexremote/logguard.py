@@ -20,8 +20,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
-REPEAT_BURST = 20  # lines of one template per window ...
-REPEAT_INTERVAL_S = 10.0  # ... so a flood costs at most 2 lines/s per template
+REPEAT_BURST = 50  # lines of one template per window ...
+REPEAT_INTERVAL_S = 10.0  # ... so a flood costs at most 5 lines/s per template
 MAX_TRACKED_TEMPLATES = 512  # bound on remembered templates (oldest forgotten first)
 _PATH_WITH_QUERY = re.compile(r"^(/[^?\s]*)\?.*$", re.DOTALL)
 
