@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -51,7 +52,8 @@ class _Window:
 
 
 class RateLimitRepeats(logging.Filter):
-    """Handler filter; summaries are written through ``emit`` (the handler's own)."""
+    """Handler filter; summaries are written through ``emit`` (the handler's own).
+    Thread-safe (threads log too); summaries are emitted outside the lock."""
 
     def __init__(
         self,
@@ -68,12 +70,20 @@ class RateLimitRepeats(logging.Filter):
         self._clock = clock
         self._windows: OrderedDict[tuple[str, int, str], _Window] = OrderedDict()
         self._pending: dict[tuple[str, int, str], _Window] = {}  # windows with suppressions
+        self._lock = threading.Lock()
 
     def filter(self, record: logging.LogRecord) -> bool:
         if getattr(record, "_summary", False):
             return True
+        with self._lock:
+            summaries = self._ended(self._clock())
+            keep = self._count(record)
+        for summary in summaries:
+            self._emit(summary)
+        return keep
+
+    def _count(self, record: logging.LogRecord) -> bool:
         now = self._clock()
-        self._flush(now)
         key = (record.name, record.levelno, str(record.msg)[:200])
         window = self._windows.get(key)
         if window is None or now - window.started >= self.interval_s:
@@ -90,8 +100,9 @@ class RateLimitRepeats(logging.Filter):
             self._pending[key] = window
         return False
 
-    def _flush(self, now: float) -> None:
-        """Report windows that have ended with suppressed lines."""
+    def _ended(self, now: float) -> list[logging.LogRecord]:
+        """Summaries of the windows that have ended with suppressed lines."""
+        summaries = []
         for key, window in list(self._pending.items()):
             if now - window.started < self.interval_s:
                 continue
@@ -107,7 +118,8 @@ class RateLimitRepeats(logging.Filter):
                 None,
             )
             summary.__dict__["_summary"] = True
-            self._emit(summary)
+            summaries.append(summary)
+        return summaries
 
 
 def install(handlers: list[logging.Handler]) -> None:

@@ -143,7 +143,7 @@ async def test_sec19_a_stalled_body_is_closed_and_complete_ones_are_served(
 
 
 async def test_sec19_silent_sockets_cannot_starve_a_paired_client(tmp_path: Path) -> None:
-    guard = short_guard(max_total=16, max_per_client=8)
+    guard = ConnectionGuard(max_total=16, max_per_client=8)  # default deadlines: caps only
     async with guarded_companion(tmp_path, guard) as companion:
         silent = [await asyncio.open_connection("127.0.0.1", companion.port) for _ in range(40)]
         async with httpx.AsyncClient(base_url=companion.base_url) as client:
@@ -181,7 +181,7 @@ async def raw_get(port: int, extra_headers: str) -> Connection:
 async def test_sec19_behind_the_tailnet_proxy_each_forwarded_address_counts_apart(
     tmp_path: Path,
 ) -> None:
-    guard = short_guard(max_total=64, max_per_client=3)
+    guard = ConnectionGuard(max_total=64, max_per_client=3)  # default deadlines: caps only
     async with guarded_companion(tmp_path, guard) as companion:
         # tailscale serve connects from loopback and appends the peer to X-Forwarded-For.
         phone = "X-Forwarded-For: 100.64.0.7\r\nTailscale-User-Login: me@example.com\r\n"
