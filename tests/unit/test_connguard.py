@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import subprocess
+import sys
 
 import pytest
 
@@ -108,3 +111,17 @@ def test_sec19_forwarded_for_takes_the_proxy_appended_address(
 ) -> None:
     assert forwarded_for([(b"host", b"h"), (b"x-forwarded-for", header)]) == expected
     assert forwarded_for([(b"host", b"h")]) is None
+
+
+def test_sec19_serve_raises_the_soft_open_file_limit_to_the_hard_one() -> None:
+    def limited() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (256, 2048))
+
+    code = (
+        "import resource; from codexremote.fdlimit import raise_open_file_limit as r; "
+        "print(r(), resource.getrlimit(resource.RLIMIT_NOFILE))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, preexec_fn=limited, timeout=30
+    )
+    assert result.stdout.strip() == "(256, 2048) (2048, 2048)", result.stderr
