@@ -50,6 +50,7 @@ HEADER_TIMEOUT_S = 5.0  # request line + headers; a phone on a slow link needs w
 BODY_IDLE_TIMEOUT_S = 10.0  # longest pause between two pieces of a request body
 BODY_BASE_S = 10.0  # plus the length at the minimum rate below: 40 MiB dictation → ~650 s
 BODY_MIN_BYTES_PER_S = 64 * 1024
+UNKNOWN_BODY_BYTES = 40 * 1024 * 1024  # chunked: assume the largest body a route takes
 GRACE_S = 0.5  # a new connection's time to send its request before caps may close it
 MAX_CONNECTIONS = 1024  # total; a single-user companion needs a handful
 MAX_CONNECTIONS_PER_CLIENT = 64
@@ -300,8 +301,8 @@ def guarded_protocols(guard: ConnectionGuard) -> tuple[type[H11Protocol], type[A
             if self._slot is not None:
                 self._identify()
             if cycle.more_body:
-                length = dict(self.headers).get(b"content-length", b"0")
-                self._body_length = int(length) if length.isdigit() else 0
+                length = dict(self.headers).get(b"content-length", b"")
+                self._body_length = int(length) if length.isdigit() else UNKNOWN_BODY_BYTES
                 self._enter(_BODY)
             else:
                 self._enter(_APP)
