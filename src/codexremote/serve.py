@@ -120,6 +120,7 @@ async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> in
         services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
         services.announce_offer = True
         config = server_module.uvicorn_config(app_module.create_app(services), settings)
+        keep_tokens_out_of_logs()  # again: uvicorn.Config may have set levels
         log.info(
             "codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port
         )
