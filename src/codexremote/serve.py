@@ -17,7 +17,9 @@ import ssl
 import sys
 from typing import Any
 
+from codexremote import logguard
 from codexremote.codex.supervisor import AppServerSupervisor
+from codexremote.fdlimit import raise_open_file_limit
 from codexremote.launcher import (
     CodexNotFound,
     app_server_launcher,
@@ -43,9 +45,12 @@ def _fail(message: str) -> int:
 
 
 def keep_tokens_out_of_logs() -> None:
-    """Stop websockets' protocol dumps whatever --log-level says (SEC-13)."""
+    """Stop websockets' protocol dumps whatever --log-level says and strip query
+    strings from uvicorn's own WebSocket lines (SEC-13). Idempotent."""
     logger = logging.getLogger(PROTOCOL_LOGGER)
     logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
+    if not any(isinstance(f, logguard.ScrubQueryStrings) for f in logger.filters):
+        logger.addFilter(logguard.ScrubQueryStrings())
 
 
 def tls_problem(settings: Settings) -> str | None:
@@ -95,6 +100,10 @@ def serve(settings: Settings) -> int:
 
 
 async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> int:
+    keep_tokens_out_of_logs()
+    logguard.install(logging.getLogger().handlers)  # SEC-20, before anything can flood
+    before, after = raise_open_file_limit()  # SEC-19: the connection cap derives from it
+    log.info("open-file limit %d (was %d)", after, before)
     supervisor = AppServerSupervisor(app_server_launcher(codex_bin, child_environment(settings)))
     await supervisor.start()  # the child starts while the web stack is imported
     loop = asyncio.get_running_loop()
@@ -111,7 +120,7 @@ async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> in
         services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
         services.announce_offer = True
         config = server_module.uvicorn_config(app_module.create_app(services), settings)
-        keep_tokens_out_of_logs()
+        keep_tokens_out_of_logs()  # again: uvicorn.Config may have set levels
         log.info(
             "codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port
         )

@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 
 from codexremote.api.security import SECURITY_HEADERS
 from codexremote.errors import CodexRemoteError, TooManyRequests
@@ -80,6 +81,12 @@ def install_error_handlers(app: FastAPI) -> None:
             message = "Not found"
         headers = dict(exc.headers or {})
         return error_response(exc.status_code, message, headers=headers)
+
+    @app.exception_handler(ClientDisconnect)
+    async def client_gone(_request: Request, _exc: ClientDisconnect) -> JSONResponse:
+        # The client left (or the connection guard closed it, SEC-19) while its body
+        # was being read: nobody to answer, nothing went wrong here. No traceback.
+        return error_response(400, "Client disconnected", "client_disconnected")
 
     @app.exception_handler(Exception)
     async def unexpected(_request: Request, exc: Exception) -> JSONResponse:

@@ -5,6 +5,13 @@ Handshake: the original app sends ``Authorization: Bearer`` on the upgrade and a
 accepted and must send ``{"type": "auth", "token": ...}`` as its first message
 within ``AUTH_TIMEOUT_S`` (the token never travels in the URL).
 
+Bad tokens follow REST's rule with REST's limiter (SEC-05): only a *failed* token
+consults it, so a valid token is never locked out by other clients' failures from
+the same address; past the limit a header token gets HTTP 429 (+ Retry-After),
+a first-message token close 1013. At most ``MAX_UNAUTHENTICATED_SOCKETS`` accepted
+sockets wait for their auth message; a newcomer takes the place of the one that
+has waited longest (closed 1013), so silent sockets cannot keep a browser out.
+
 Resume: ``lastSeq`` (query, or in the auth/first message) replays every missed
 event from the bus, or sends one ``resync`` event when the gap is too old. Open
 approvals are re-sent on every (re)connect. Each client has a bounded queue; a
@@ -16,13 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketState
 
@@ -94,8 +104,27 @@ class StreamHub:
     def __init__(self, bus: EventBus) -> None:
         self.bus = bus
         self.clients: set[StreamClient] = set()
-        self.unauthenticated = 0  # accepted sockets still waiting for their auth message
-        self.capper = FrameCapper()
+        # Accepted sockets still waiting for their auth message, oldest first; the
+        # future is set when a newcomer needs the place.
+        self.waiting: OrderedDict[WebSocket, asyncio.Future[None]] = OrderedDict()
+        self.capper = FrameCapper()  # frames within each client's size limit
+
+    @property
+    def unauthenticated(self) -> int:
+        return len(self.waiting)
+
+    def enter_waiting_room(self, websocket: WebSocket) -> asyncio.Future[None]:
+        """Register a socket awaiting its auth message; evicts the longest waiter when full."""
+        while len(self.waiting) >= MAX_UNAUTHENTICATED_SOCKETS:
+            _, evicted = self.waiting.popitem(last=False)
+            if not evicted.done():
+                evicted.set_result(None)
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting[websocket] = future
+        return future
+
+    def leave_waiting_room(self, websocket: WebSocket) -> None:
+        self.waiting.pop(websocket, None)
 
     def frame(self, client: StreamClient, event: StreamEvent) -> str:
         """A bus event's frame within the client's size limit."""
@@ -172,18 +201,16 @@ def stream_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    def locked_out(key: str) -> bool:
+    def bad_token(key: str) -> int | None:
+        """REST's rule: seconds to wait if ``key`` is locked out, else count the failure."""
         if limiter is None:
-            return False
+            return None
         try:
             limiter.check(key)
-        except TooManyRequests:
-            return True
-        return False
-
-    def failed(key: str) -> None:
-        if limiter is not None:
-            limiter.record_failure(key)
+        except TooManyRequests as exc:
+            return exc.retry_after
+        limiter.record_failure(key)
+        return None
 
     @router.websocket("/v1/stream")
     async def stream(websocket: WebSocket) -> None:
@@ -199,14 +226,12 @@ def stream_router(
         if token is not None:
             device_id = authenticate(token) if token else None
             if device_id is None:
-                failed(key)
-                await websocket.close(code=CLOSE_POLICY)  # before accept → 403
+                retry_after = bad_token(key)
+                if retry_after is not None:
+                    await _deny_rate_limited(websocket, retry_after)
+                else:
+                    await websocket.close(code=CLOSE_POLICY)  # before accept → 403
                 return
-        elif locked_out(key) or hub.unauthenticated >= MAX_UNAUTHENTICATED_SOCKETS:
-            # Browsers authenticate after accept: cap how many may wait, and refuse an
-            # address that keeps sending bad tokens (same limiter as REST).
-            await websocket.close(code=CLOSE_TRY_AGAIN)
-            return
         await websocket.accept()
         if token and authenticate(token) is None:
             # Revoked while the handshake completed: the revocation listener found no
@@ -214,17 +239,19 @@ def stream_router(
             await _quiet_close(websocket, CLOSE_POLICY, "device revoked")
             return
         if device_id is None:
-            hub.unauthenticated += 1
+            evicted = hub.enter_waiting_room(websocket)
             try:
-                auth, gone = await _first_message_auth(websocket)
+                auth, gone = await _first_message_auth(websocket, evicted)
             finally:
-                hub.unauthenticated -= 1
+                hub.leave_waiting_room(websocket)
             if gone:
-                return  # left (or stayed silent) before authenticating: nothing to count
+                return  # left, stayed silent or gave up its place: nothing to count
             device_id = authenticate(auth.token) if auth is not None else None
             if auth is None or device_id is None:
-                failed(key)
-                await _quiet_close(websocket, CLOSE_POLICY, "authentication failed")
+                if bad_token(key) is not None:
+                    await _quiet_close(websocket, CLOSE_TRY_AGAIN, "too many failed attempts")
+                else:
+                    await _quiet_close(websocket, CLOSE_POLICY, "authentication failed")
                 return
             chat_id = auth.chatId or chat_id
             last_seq = auth.lastSeq if auth.lastSeq is not None else last_seq
@@ -236,19 +263,46 @@ def stream_router(
     return router
 
 
-async def _first_message_auth(websocket: WebSocket) -> tuple[AuthMessage | None, bool]:
+async def _first_message_auth(
+    websocket: WebSocket, evicted: asyncio.Future[None]
+) -> tuple[AuthMessage | None, bool]:
     """(the auth message or None if it was not one, whether the peer is gone/silent)."""
-    try:
-        raw = await asyncio.wait_for(websocket.receive_text(), AUTH_TIMEOUT_S)
-    except (WebSocketDisconnect, KeyError, RuntimeError):
+    receive = asyncio.ensure_future(websocket.receive_text())
+    waiters: set[asyncio.Future[Any]] = {receive, evicted}
+    done, _ = await asyncio.wait(
+        waiters, timeout=AUTH_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
+    )
+    if receive not in done:
+        receive.cancel()
+        with contextlib.suppress(BaseException):
+            await receive
+        if evicted in done:
+            await _quiet_close(websocket, CLOSE_TRY_AGAIN, "too many sockets waiting")
+        else:
+            await _quiet_close(websocket, CLOSE_POLICY, "authentication timed out")
         return None, True
-    except TimeoutError:
-        await _quiet_close(websocket, CLOSE_POLICY, "authentication timed out")
+    try:
+        raw = receive.result()
+    except (WebSocketDisconnect, KeyError, RuntimeError):
         return None, True
     try:
         return AuthMessage.model_validate_json(raw), False
     except ValidationError:
         return None, False
+
+
+async def _deny_rate_limited(websocket: WebSocket, retry_after: int) -> None:
+    """HTTP 429 before the upgrade, REST's answer (else the close the handshake allows)."""
+    if "websocket.http.response" not in websocket.scope.get("extensions", {}):
+        await websocket.close(code=CLOSE_TRY_AGAIN)
+        return
+    error = TooManyRequests(
+        f"Too many failed attempts; try again in {retry_after} s", retry_after=retry_after
+    )
+    body = json.dumps({"error": error.message, "code": error.code})
+    headers = {"Retry-After": str(retry_after), "Cache-Control": "no-store"}
+    response = Response(body, status_code=429, media_type="application/json", headers=headers)
+    await websocket.send_denial_response(response)
 
 
 async def _quiet_close(websocket: WebSocket, code: int, reason: str) -> None:
