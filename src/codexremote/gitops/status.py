@@ -30,6 +30,9 @@ STATUS_ARGS = (
     "--branch",
     "--no-ahead-behind",  # ahead/behind counting can walk a lot of history
     "--untracked-files=normal",  # an untracked directory is one "dir/" entry
+    # Never start git inside a submodule (its own config would apply there, SEC-14): a
+    # submodule shows as modified when its checked-out commit moved, not for edits inside.
+    "--ignore-submodules=dirty",
 )
 
 
