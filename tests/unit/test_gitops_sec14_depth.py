@@ -12,6 +12,7 @@ every one of them, then our context, branches, diff, checkout and commit run non
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 
 from codexremote.errors import BadRequest, Conflict
 from codexremote.gitops import checkout, commit, diff, git_context, list_branches
-from tests.unit.test_gitops_support import GIT_TIMEOUT_S, commit_count
+from tests.unit.test_gitops_support import GIT_TIMEOUT_S, commit_count, git, make_repo
 from tests.unit.test_gitops_traps_support import ALL_TRAPS, Trapped, build, unauthorized_server
 
 # Plain git commands (directory relative to the superproject, argv) that together set off
@@ -120,3 +121,66 @@ async def _switch(repo: Path, branch: str) -> str:
         return (await checkout(repo, branch)).branch or ""
     except (BadRequest, Conflict):
         return "refused"
+
+
+def _trap(tools: Path, sentinels: Path, name: str, tail: str) -> str:
+    path = tools / name
+    path.write_text(f'#!/bin/sh\ntouch "{sentinels}/{name}"\n{tail}\n')
+    path.chmod(0o755)
+    return str(path)
+
+
+def _linked_worktree(tmp_path: Path) -> tuple[Path, Path]:
+    """A linked worktree whose worktree-scoped config includes one file directly and one
+    through ``includeIf "gitdir:..."``, each naming traps; answers (worktree, sentinels)."""
+    sentinels, tools = tmp_path / "sentinels", tmp_path / "tools"
+    sentinels.mkdir()
+    tools.mkdir()
+    repo = make_repo(tmp_path / "repo")
+    (repo / "a.txt").write_text("a v1\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "a")
+    for branch in ("wt", "third"):
+        git(repo, "branch", branch)
+    git(repo, "checkout", "-q", "third")
+    (repo / "a.txt").write_text("a on third\n")
+    git(repo, "commit", "-q", "-am", "third")
+    git(repo, "checkout", "-q", "main")
+    worktree = tmp_path / "linked"
+    git(repo, "worktree", "add", "-q", str(worktree), "wt")
+    git(repo, "config", "extensions.worktreeConfig", "true")
+    direct, conditional = tmp_path / "wt-include.cfg", tmp_path / "wt-includeif.cfg"
+    direct.write_text(
+        f"[core]\n\tfsmonitor = {_trap(tools, sentinels, 'wt-fsmonitor', 'exit 1')}\n"
+        f'[filter "wtrap"]\n\tclean = {_trap(tools, sentinels, "wt-filter-clean", "cat")}\n'
+    )
+    conditional.write_text(
+        f'[filter "wtrap"]\n\tsmudge = {_trap(tools, sentinels, "wt-filter-smudge", "cat")}\n'
+    )
+    git(worktree, "config", "--worktree", "include.path", str(direct))
+    # git 2.39 matches gitdir: against the common .git directory in a linked worktree
+    gitdir = (repo / ".git").resolve()
+    git(worktree, "config", "--worktree", f"includeIf.gitdir:{gitdir}/.path", str(conditional))
+    (repo / ".git" / "info" / "attributes").write_text("*.txt filter=wtrap\n")
+    os.utime(worktree / "a.txt", (1_000_000_000, 1_000_000_000))  # status must re-hash it
+    return worktree, sentinels
+
+
+async def test_sec14_linked_worktree_include_and_includeif_traps_never_run(
+    tmp_path: Path,
+) -> None:
+    worktree, sentinels = _linked_worktree(tmp_path)
+    context = await git_context(worktree, use_cache=False)
+    assert (await checkout(worktree, "third")).branch == "third"
+    assert (worktree / "a.txt").read_text() == "a on third\n"
+    assert not list(sentinels.iterdir())
+    assert context.changedFiles == 0
+
+    git(worktree, "checkout", "-q", "wt")  # plain git, for the proof: every trap runs
+    os.utime(worktree / "a.txt", (1_000_000_000, 1_000_000_000))
+    git(worktree, "status")
+    assert {path.name for path in sentinels.iterdir()} == {
+        "wt-fsmonitor",
+        "wt-filter-clean",
+        "wt-filter-smudge",
+    }
