@@ -94,17 +94,18 @@ async def test_sec14_submodule_and_include_traps_never_run_through_our_calls(
     assert trapped.fired() == set()
     assert trapped.http_requests == []
 
-    # Submodule edits are not reported (git would have to run inside it), the rest is.
-    assert {(p.path, p.indexStatus, p.workingTreeStatus) for p in first.changedPaths} == {
+    # The submodule's edits are reported as the original did (asked by our own call in it).
+    assert [(p.path, p.indexStatus, p.workingTreeStatus) for p in first.changedPaths] == [
         ("b.txt", " ", "M"),
         ("c.txt", "M", " "),
-    }
+        ("sub", " ", "M"),
+    ]
     assert branches == ["main", "lazy", "other", "sublazy"]
     assert "+c.txt staged" in combined and "+b.txt unstaged" in combined
     assert sub_diff.endswith("No diff available.")
     assert committed == 1
     assert on_other == ("other", "a.txt on other\n")
-    # the submodule's work tree was left alone, so its commit now differs from the index
+    # the submodule's work tree was left alone: its commit differs and it has edits
     assert [(p.path, p.workingTreeStatus) for p in moved.changedPaths] == [
         ("b.txt", "M"),
         ("sub", "M"),
