@@ -10,9 +10,14 @@ recognised by their prefix and removed by :func:`clean_stale_temp_files`.
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import errno
 import os
 import secrets
 import stat
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
@@ -71,6 +76,48 @@ def write_temp(target: Path, data: bytes, *, mode: int = PRIVATE_FILE_MODE) -> P
             temp.unlink()
         raise
     return temp
+
+
+# renameat2(2) flag (Linux >= 3.15) and renamex_np(2) flag (macOS >= 10.12): swap two paths.
+_RENAME_EXCHANGE = 2
+_RENAME_SWAP = 0x2
+_AT_FDCWD = -100
+# errno values meaning "this kernel or file system cannot swap": fall back to os.replace.
+_NO_SWAP = frozenset({errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP})
+
+
+def _load_swap() -> Callable[..., int] | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError:
+        return None
+    name = "renamex_np" if sys.platform == "darwin" else "renameat2"
+    function: Callable[..., int] | None = getattr(libc, name, None)
+    return function
+
+
+_swap = _load_swap()
+
+
+def exchange(a: Path, b: Path) -> bool:
+    """Atomically swap the files at ``a`` and ``b``; False when the system cannot.
+
+    Why: replacing ``b`` with a swap leaves what was replaced at ``a``, so a writer can see
+    exactly which version it overwrote (os.replace destroys it) and notice a write that
+    slipped in after its last check.
+    """
+    if _swap is None:
+        return False
+    if sys.platform == "darwin":
+        result = _swap(os.fsencode(a), os.fsencode(b), _RENAME_SWAP)
+    else:
+        result = _swap(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in _NO_SWAP:
+        return False
+    raise OSError(code, os.strerror(code), str(a), None, str(b))
 
 
 def fsync_dir(directory: Path) -> None:

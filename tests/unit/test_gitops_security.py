@@ -238,3 +238,33 @@ async def test_odd_but_valid_branch_names_work(repo: Path) -> None:
     for name in ("feature/x-1.2_@v", "fix#12", "release+rc=1", "ünïcode"):
         git(repo, "branch", name)
         assert (await checkout(repo, name)).branch == name
+
+
+async def test_sec14_odd_filter_names_and_redefined_global_filters_neutralised(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A driver name with ``=`` (not expressible as ``-c``) and a repo-local redefinition of a
+    trusted global filter: neither repository program runs, the global one still does."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    (home / ".gitconfig").write_text('[filter "up"]\n\tclean = tr a-z A-Z\n')
+    repo = make_repo(tmp_path / "repo")
+    (repo / ".gitattributes").write_text("*.up filter=up\n*.odd filter=a=b\n")
+    (repo / "x.up").write_text("abc\n")
+    (repo / "y.odd").write_text("odd\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-q", "-m", "filtered")
+    sentinels = tmp_path / "sentinels"
+    sentinels.mkdir()
+    for driver, name in (("up", "redefined"), ("a=b", "odd")):
+        trap = _script(tmp_path / name, f'touch "{sentinels}/{name}"\ncat')
+        git(repo, "config", f"filter.{driver}.clean", trap)
+    for name in ("x.up", "y.odd"):  # new mtime: status must re-hash through the filters
+        (repo / name).write_text((repo / name).read_text())
+    context = await git_context(repo, use_cache=False)
+    assert fired(sentinels) == set()
+    assert context.changedFiles == 0  # x.up still cleaned by the global `tr`
+    git(repo, "status")
+    assert fired(sentinels) == {"redefined", "odd"}  # plain git runs both

@@ -226,6 +226,31 @@ def test_rel09_concurrent_change_is_retried_not_lost(home: Path) -> None:
     assert leftovers(home) == []
 
 
+@pytest.mark.parametrize("how", ["rename", "in-place"])
+def test_rel09_write_between_check_and_swap_is_merged_not_lost(home: Path, how: str) -> None:
+    """Issue 9 (finding 9): a write landing after our last check is seen through the swap."""
+    write_bytes(home, 'model = "a"\napproval_policy = "on-request"\n')
+    theirs = 'model = "b"  # changed by codex\napproval_policy = "on-request"\n'
+    calls = 0
+
+    def other_writer() -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            if how == "rename":
+                (home / "theirs").write_text(theirs)
+                os.replace(home / "theirs", config(home))
+            else:
+                config(home).write_text(theirs)
+
+    write_config_keys_sync(home, {"approval_policy": "never"}, after_check=other_writer)
+    assert (
+        config(home).read_text() == 'model = "b"  # changed by codex\napproval_policy = "never"\n'
+    )
+    assert calls == 2
+    assert leftovers(home) == []
+
+
 def test_rel09_writer_that_keeps_changing_gives_conflict(home: Path) -> None:
     write_bytes(home, 'model = "a"\n')
     counter = 0

@@ -55,7 +55,8 @@ async def checkout(cwd: Path, branch: str) -> GitContext:
         raise NotFound(f"Branch not found: {name}")
     config = await repo_exec_overrides(cwd)
     # "<name> --": the name is a branch, never a path; it exists, so git does not guess.
-    args = ["checkout", "--no-guess", name, "--"]
+    # Submodule work trees are left alone (their own config and filters would apply).
+    args = ["checkout", "--no-guess", "--no-recurse-submodules", name, "--"]
     result = await run_git(cwd, args, timeout=CHECKOUT_TIMEOUT_S, config=config, graceful=True)
     invalidate_cache()  # other projects may live in the same repository
     if result.returncode != 0:

@@ -28,8 +28,15 @@ TRUNCATION_MARK = "[Diff truncated]"
 DIFF_READ_CAP_BYTES = 4 * DIFF_LIMIT_CHARS + 4096
 UNTRACKED_NOTE = "Git does not produce a patch for untracked files until they are staged."
 NO_DIFF = "No diff available."
-# Options of every diff: no external diff or textconv programs, no colour codes.
-DIFF_SAFETY = ("--no-ext-diff", "--no-textconv", "--no-color")
+# Options of every diff: no external diff or textconv programs, no colour codes, and no
+# git started inside a submodule (a moved submodule is one "Subproject commit" line pair).
+DIFF_SAFETY = (
+    "--no-ext-diff",
+    "--no-textconv",
+    "--no-color",
+    "--ignore-submodules=dirty",
+    "--submodule=short",
+)
 
 
 async def diff(cwd: Path, path: str | None) -> DiffResult:
@@ -91,7 +98,9 @@ async def _repo_root(cwd: Path) -> Path:
     return Path(result.stdout.rstrip("\n"))
 
 
-async def _patch(cwd: Path, where: list[str], pathspec: list[str], config: list[str]) -> str:
+async def _patch(
+    cwd: Path, where: list[str], pathspec: list[str], config: list[tuple[str, str]]
+) -> str:
     args = ["diff", *where, "--patch", *DIFF_SAFETY, "--", *pathspec]
     result = await run_git(cwd, args, max_output=DIFF_READ_CAP_BYTES, config=config)
     if result.returncode != 0 and not result.truncated:
@@ -102,7 +111,7 @@ async def _patch(cwd: Path, where: list[str], pathspec: list[str], config: list[
 
 
 async def _binary_paths(
-    cwd: Path, where: list[str], pathspec: list[str], config: list[str]
+    cwd: Path, where: list[str], pathspec: list[str], config: list[tuple[str, str]]
 ) -> list[str]:
     """Paths ``--numstat`` reports as binary (``-`` for added and deleted lines)."""
     args = ["diff", *where, "--numstat", "-z", *DIFF_SAFETY, "--", *pathspec]

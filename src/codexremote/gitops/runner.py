@@ -5,16 +5,23 @@ Every git process:
 - is an argv list (never a shell) with an explicit, minimal environment: PATH, HOME,
   LANG/LC_ALL=C (stable English messages), GIT_TERMINAL_PROMPT=0, GIT_OPTIONAL_LOCKS=0,
   and XDG_CONFIG_HOME when set; nothing else is inherited (no GIT_DIR, GIT_INDEX_FILE...);
-- starts ``git --no-pager --no-optional-locks -c core.fsmonitor=false
-  -c core.hooksPath=/dev/null -C <cwd>``: no fsmonitor daemon or hook script from the
-  repository runs, and reads never take ``index.lock``. ``/dev/null`` is used instead of an
-  empty value because git would turn an empty hooks path into ``/<hook-name>``;
+- carries its hardening as *environment* config (``GIT_CONFIG_COUNT``/``KEY_n``/``VALUE_n``,
+  see HARDENING_CONFIG) and transport switches (HARDENING_ENV), not only as ``-c``: git hands
+  both down to every git process it starts itself (a submodule's status, a lazy fetch of a
+  partial clone, ``checkout--worker``), so the overrides hold at every depth and win over
+  any repository, submodule, worktree or included config file (command scope is read last);
+- starts ``git --no-pager --no-optional-locks -C <cwd>``: reads never take ``index.lock``;
 - runs in its own process group with a timeout; on expiry the whole group is killed
   (writes get SIGTERM first so git can remove its lock files) and GitTimeout is raised;
 - has its output capped: past ``max_output`` bytes the rest is dropped, the process is
   stopped and ``truncated`` is set;
 - holds its repository's asyncio lock: one git process per repository at a time, so our
   reads never race each other or our own writes.
+
+Filter drivers have arbitrary names, so they cannot be listed here: :mod:`hardening` reads
+them from the repository and the callers pass the result as ``config``. Submodules are never
+entered by git on our behalf (``--ignore-submodules=dirty``, ``submodule.recurse=false``),
+so a submodule's own config is never read by a process we start.
 """
 
 from __future__ import annotations
@@ -46,6 +53,38 @@ READ_CHUNK = 64 * 1024
 ENV_PASSTHROUGH = ("PATH", "HOME", "XDG_CONFIG_HOME")
 DEFAULT_PATH = "/usr/local/bin:/usr/bin:/bin"
 
+# Config every git process gets in command scope (highest priority, inherited by the git
+# processes git itself starts). Each names a program a repository could make git run, or a
+# way git could reach another repository whose config would then apply.
+HARDENING_CONFIG: tuple[tuple[str, str], ...] = (
+    ("core.fsmonitor", "false"),  # the fsmonitor hook script / daemon
+    ("submodule.recurse", "false"),  # checkout would run git (and smudge) in submodules
+    ("diff.ignoreSubmodules", "dirty"),  # no `git status` child inside each submodule
+    ("diff.submodule", "short"),  # "log"/"diff" start git inside the submodule
+    ("status.submoduleSummary", "false"),  # `git submodule summary` child
+    ("credential.helper", ""),  # an empty value empties the helper list
+    ("core.askPass", ""),  # see GIT_ASKPASS below
+    ("core.sshCommand", "false"),  # /bin/false: never a repository's program
+    ("protocol.allow", "never"),  # no transport, no lazy fetch of a partial clone
+    ("gc.auto", "0"),  # commit would start `gc --auto` / maintenance
+    ("maintenance.auto", "false"),
+)
+# With hooks disabled: a path under which no hook can ever exist.
+HOOKS_CONFIG = ("core.hooksPath", HOOKS_DISABLED_PATH)
+# Environment switches that beat any config (git's documented precedence).
+HARDENING_ENV = {
+    # An empty allow-list: every transport (ssh, ext::, http, file, remote helpers) is
+    # refused before it starts, whatever protocol.<name>.allow a repository sets. This is
+    # what stops core.sshCommand, credential helpers and ext:: commands of a lazy fetch.
+    "GIT_ALLOW_PROTOCOL": "",
+    "GIT_PROTOCOL_FROM_USER": "0",
+    # Empty: git skips the askpass program (core.askPass included) and, with
+    # GIT_TERMINAL_PROMPT=0, fails instead of asking.
+    "GIT_ASKPASS": "",
+    "GIT_SSH_COMMAND": "false",
+    "GIT_EDITOR": ":",  # git's own no-op editor; our commit reads its message from stdin
+}
+
 
 class GitTimeout(ServiceUnavailable):
     """git did not finish in time and was killed."""
@@ -68,7 +107,16 @@ class GitResult:
         return text or f"git {' '.join(args[:2])} failed"
 
 
-def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+def git_env(
+    extra: Mapping[str, str] | None = None,
+    *,
+    allow_hooks: bool = False,
+    config: Sequence[tuple[str, str]] = (),
+) -> dict[str, str]:
+    """The whole environment of a git process: minimal base, hardening, ``config`` last.
+
+    ``config`` entries come after HARDENING_CONFIG, so for a key in both the caller wins.
+    """
     env = {name: os.environ[name] for name in ENV_PASSTHROUGH if os.environ.get(name)}
     env.setdefault("PATH", DEFAULT_PATH)
     env.update(
@@ -77,23 +125,22 @@ def git_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
             "LC_ALL": "C",
             "GIT_TERMINAL_PROMPT": "0",
             "GIT_OPTIONAL_LOCKS": "0",
+            **HARDENING_ENV,
         }
     )
     if extra:
         env.update(extra)
+    entries = [*HARDENING_CONFIG, *(() if allow_hooks else (HOOKS_CONFIG,)), *config]
+    env["GIT_CONFIG_COUNT"] = str(len(entries))
+    for index, (key, value) in enumerate(entries):
+        env[f"GIT_CONFIG_KEY_{index}"] = key
+        env[f"GIT_CONFIG_VALUE_{index}"] = value
     return env
 
 
-def git_argv(
-    cwd: Path, args: Sequence[str], *, allow_hooks: bool = False, config: Sequence[str] = ()
-) -> list[str]:
-    """The full argv: hardening options, extra ``-c`` values (``config``), ``-C cwd``, args."""
-    argv = ["git", "--no-pager", "--no-optional-locks", "-c", "core.fsmonitor=false"]
-    if not allow_hooks:
-        argv += ["-c", f"core.hooksPath={HOOKS_DISABLED_PATH}"]
-    for item in config:
-        argv += ["-c", item]
-    return [*argv, "-C", str(cwd), *args]
+def git_argv(cwd: Path, args: Sequence[str]) -> list[str]:
+    """The full argv: ``git --no-pager --no-optional-locks -C cwd`` and ``args``."""
+    return ["git", "--no-pager", "--no-optional-locks", "-C", str(cwd), *args]
 
 
 async def run_git(
@@ -105,23 +152,24 @@ async def run_git(
     env_extra: Mapping[str, str] | None = None,
     stdin: bytes | None = None,
     allow_hooks: bool = False,
-    config: Sequence[str] = (),
+    config: Sequence[tuple[str, str]] = (),
     graceful: bool = False,
 ) -> GitResult:
     """Run one hardened git command in ``cwd`` (see the module docstring).
 
     ``allow_hooks`` drops the hooksPath override (commit with hooks enabled only);
+    ``config`` adds ``(key, value)`` pairs in command scope (:mod:`hardening`);
     ``graceful`` is for commands that write (SIGTERM before SIGKILL on timeout).
     Raises GitTimeout (503) on timeout.
     """
-    argv = git_argv(cwd, args, allow_hooks=allow_hooks, config=config)
+    argv = git_argv(cwd, args)
     async with repo_lock(cwd):
         proc = await asyncio.create_subprocess_exec(
             *argv,
             stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=git_env(env_extra),
+            env=git_env(env_extra, allow_hooks=allow_hooks, config=config),
             start_new_session=True,
         )
         try:

@@ -16,6 +16,7 @@ from codexremote.errors import BadRequest
 from codexremote.gitops.hardening import repo_exec_overrides
 from codexremote.gitops.models import ChangedPath, GitContext
 from codexremote.gitops.runner import GitResult, run_git
+from codexremote.gitops.submodules import dirty_submodules, mark_dirty
 
 # Status reads within this window are answered from the cache (REL-11); our own checkout
 # and commit clear it.
@@ -30,6 +31,9 @@ STATUS_ARGS = (
     "--branch",
     "--no-ahead-behind",  # ahead/behind counting can walk a lot of history
     "--untracked-files=normal",  # an untracked directory is one "dir/" entry
+    # git must never start git inside a submodule (its own config would apply there,
+    # SEC-14); submodules.py asks each one itself, hardened for it.
+    "--ignore-submodules=dirty",
 )
 
 
@@ -88,7 +92,14 @@ async def _read_context(cwd: Path) -> GitContext:
             return GitContext(isRepository=False)
         raise BadRequest(result.message(STATUS_ARGS))
     branch, entries = parse_status_v2(result.stdout)
+    entries = mark_dirty(entries, await dirty_submodules(cwd, _entries))
     return build_context(branch, entries)
+
+
+async def _entries(cwd: Path) -> list[ChangedPath]:
+    """A submodule's own entries; [] when git cannot read it (then it is not reported)."""
+    result = await read_status(cwd)
+    return parse_status_v2(result.stdout)[1] if result.returncode == 0 else []
 
 
 def build_context(branch: str | None, entries: list[ChangedPath]) -> GitContext:

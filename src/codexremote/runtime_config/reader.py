@@ -7,6 +7,7 @@ synchronous, call them through ``asyncio.to_thread`` from async code.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,14 +33,29 @@ def config_path(codex_home: Path) -> Path:
 
 def read_config_bytes(path: Path) -> bytes | None:
     """The file's bytes, or None when it does not exist (bounded by MAX_CONFIG_BYTES)."""
+    return read_config_snapshot(path)[0]
+
+
+# What identifies one version of a file without reading it: device, inode, size, mtime.
+FileIdentity = tuple[int, int, int, int]
+
+
+def file_identity(st: os.stat_result) -> FileIdentity:
+    """A rename (ours or theirs) changes the inode, an in-place write size or mtime."""
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_config_snapshot(path: Path) -> tuple[bytes | None, FileIdentity | None]:
+    """The bytes and the identity of the same version of the file (None, None if missing)."""
     try:
         with path.open("rb") as handle:
+            identity = file_identity(os.fstat(handle.fileno()))
             data = handle.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
-        return None
+        return None, None
     if len(data) > MAX_CONFIG_BYTES:
         raise Conflict(f"config.toml is larger than {MAX_CONFIG_BYTES} bytes; not reading it")
-    return data
+    return data, identity
 
 
 def load_config(codex_home: Path) -> dict[str, Any]:
