@@ -148,7 +148,7 @@ async def test_push_visible_client_gets_none_until_its_socket_goes_away(
     assert push.stats.suppressed_visible == 1
 
 
-async def test_push_revoked_device_loses_its_subscriptions_and_gets_nothing(
+async def test_sec09_push_revoked_device_loses_its_subscriptions_and_gets_nothing(
     companion: Companion, push_service: FakePushService, git_repo: Path
 ) -> None:
     await subscribe(companion, push_service, "phone")
@@ -173,7 +173,7 @@ async def test_push_revoked_device_loses_its_subscriptions_and_gets_nothing(
     assert push_service.received == []
 
 
-async def test_push_unreachable_service_leaves_the_companion_serving(
+async def test_rel14_push_unreachable_service_leaves_the_companion_serving(
     companion: Companion,
     push_service: FakePushService,
     git_repo: Path,
@@ -213,7 +213,7 @@ async def test_push_unreachable_service_leaves_the_companion_serving(
         ({"expirationTime": "soon"}, "expirationTime"),
     ],
 )
-async def test_push_subscription_route_refuses_unusable_subscriptions(
+async def test_sec22_push_subscription_route_refuses_unusable_subscriptions(
     companion: Companion, push_service: FakePushService, change: dict[str, object], message: str
 ) -> None:
     body = push_service.subscribe("phone") | change

@@ -73,7 +73,7 @@ async def wait_for(service: FakePushService, count: int) -> None:
     await asyncio.to_thread(service.wait_for, count, 20.0)
 
 
-async def test_push_minimal_content_sends_only_codex_needs_you(
+async def test_sec22_push_minimal_content_sends_only_codex_needs_you(
     tmp_path: Path, push_service: FakePushService
 ) -> None:
     rig = Rig(tmp_path / "state", push_service, content="minimal")
@@ -109,7 +109,7 @@ async def test_push_full_content_and_ttl(rig: Rig) -> None:
     assert len(got.headers["topic"]) <= 32
 
 
-async def test_push_410_drops_the_subscription(rig: Rig) -> None:
+async def test_rel14_push_410_drops_the_subscription(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [410]
     rig.bus.publish("approval_required", "chat-1", APPROVAL)
@@ -122,7 +122,7 @@ async def test_push_410_drops_the_subscription(rig: Rig) -> None:
     assert len(rig.service.received) == 1  # nothing more is sent to a dead subscription
 
 
-async def test_push_429_with_retry_after_is_retried_later_not_lost(rig: Rig) -> None:
+async def test_rel14_push_429_with_retry_after_is_retried_later_not_lost(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [429]
     rig.service.retry_after = "1"
@@ -137,7 +137,7 @@ async def test_push_429_with_retry_after_is_retried_later_not_lost(rig: Rig) -> 
     assert rig.push.stats.retried == 1 and rig.push.stats.sent == 1
 
 
-async def test_push_5xx_is_retried_with_backoff(rig: Rig) -> None:
+async def test_rel14_push_5xx_is_retried_with_backoff(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [503]
     rig.bus.publish("turn_completed", "chat-1", {"turn": {"status": "completed", "items": []}})
@@ -158,7 +158,7 @@ async def test_push_agent_restart_with_a_turn_running_notifies_that_chat(rig: Ri
     assert rig.service.received[0].payload["chatId"] == "chat-run"
 
 
-async def test_push_revoked_device_subscriptions_deleted_and_nothing_sent(rig: Rig) -> None:
+async def test_sec09_push_revoked_device_subscriptions_deleted_and_nothing_sent(rig: Rig) -> None:
     rig.subscribe()
     rig.devices.add_revocation_listener(rig.push.on_revoked, loop=asyncio.get_running_loop())
     await asyncio.to_thread(rig.devices.revoke, rig.device)
@@ -169,7 +169,7 @@ async def test_push_revoked_device_subscriptions_deleted_and_nothing_sent(rig: R
     assert rig.service.received == []
 
 
-def test_push_vapid_key_is_private_and_kept(tmp_path: Path) -> None:
+def test_sec22_push_vapid_key_is_private_and_kept(tmp_path: Path) -> None:
     first = VapidKeys.load_or_create(tmp_path / "state")
     path = tmp_path / "state" / "vapid-private.pem"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
