@@ -1,8 +1,8 @@
 """Requirements manifest: every SEC/REL requirement we claim has a test named after it.
 
 IDs from security-reliability.md, plus the project's own (SEC-19, SEC-20 in
-docs/connections.md; SEC-21 in docs/app-server.md; SEC-22, REL-14 in docs/push.md). A requirement that does not apply
-yet says why.
+docs/connections.md; SEC-21 in docs/app-server.md; SEC-22, REL-14 in docs/push.md).
+A requirement that does not apply yet says why.
 """
 
 from __future__ import annotations
