@@ -17,6 +17,8 @@ event from the bus, or sends one ``resync`` event when the gap is too old. Open
 approvals are re-sent on every (re)connect. Each client has a bounded queue; a
 client that cannot keep up is closed with 1013 without slowing the others.
 Without ``chatId`` a socket receives every chat's events (our clients only).
+A ``{"type": "visibility", "visible": bool}`` message marks the socket as (not)
+on screen; Web Push skips devices with a visible socket (push/service.py).
 """
 
 from __future__ import annotations
