@@ -212,3 +212,29 @@ async def test_push_doctor_reports_devices_and_last_delivery(rig: Rig, tmp_path:
     after = check_push(settings.model_copy(update={"push_contact": CONTACT}))
     assert "never" not in after.detail
     assert check_push(Settings(state_dir=tmp_path / "empty")).ok
+
+
+async def test_push_trusts_the_service_through_ssl_cert_file_too(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)  # it would win over SSL_CERT_FILE
+    monkeypatch.setenv("SSL_CERT_FILE", str(rig.service.cert_path))
+    rig.subscribe()
+    rig.bus.publish("approval_required", "chat-1", APPROVAL)
+    await wait_for(rig.service, 1)
+    assert rig.service.received[0].problems == []
+
+
+async def test_rel14_push_untrusted_certificate_is_never_sent_to(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # no test switch: without the bundle, TLS fails
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    rig.subscribe()
+    rig.bus.publish("approval_required", "chat-1", APPROVAL)
+    while rig.push.stats.retried == 0:
+        await asyncio.sleep(0.02)
+    assert rig.service.received == []
+    assert any("unreachable" in r.getMessage() for r in caplog.records)

@@ -35,6 +35,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -90,17 +91,22 @@ class _DeviceQueue:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     tokens: float = RATE_BURST
     refilled_at: float = field(default_factory=time.monotonic)
-    session: requests.Session = field(default_factory=requests.Session)
+    session: requests.Session = field(default_factory=lambda: CABundleSession())
     task: asyncio.Task[None] | None = None
 
 
-def ca_bundle_session(session: requests.Session) -> requests.Session:
-    """requests reads REQUESTS_CA_BUNDLE itself; SSL_CERT_FILE (OpenSSL's variable)
-    it does not, so it becomes the session default, below REQUESTS_CA_BUNDLE."""
-    cafile = os.environ.get("SSL_CERT_FILE")
-    if cafile:
-        session.verify = cafile
-    return session
+class CABundleSession(requests.Session):
+    """requests reads REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) itself, but not
+    SSL_CERT_FILE (OpenSSL's variable); without the first two, SSL_CERT_FILE becomes
+    the request's ``verify``. (A path in ``Session.verify`` is not used by requests
+    2.34 when the request itself says nothing, so it is passed per request.)"""
+
+    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
+        cafile = os.environ.get("SSL_CERT_FILE")
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if cafile and not bundle and kwargs.get("verify") is None:
+            kwargs["verify"] = cafile
+        return super().request(method, url, *args, **kwargs)
 
 
 def retry_after_seconds(value: str | None) -> float:
@@ -142,9 +148,7 @@ class Delivery:
             return 0
         queue = self._queues.get(device_id)
         if queue is None:
-            queue = self._queues[device_id] = _DeviceQueue(
-                session=ca_bundle_session(requests.Session())
-            )
+            queue = self._queues[device_id] = _DeviceQueue()
         for sub in subscriptions:
             key = (sub.endpoint, message.tag)
             queue.jobs.pop(key, None)  # a newer message for the chat replaces the older
