@@ -35,7 +35,6 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -85,28 +84,25 @@ class _Result:
     error: str = ""
 
 
+def ca_bundle_session() -> requests.Session:
+    """A session that trusts the usual CA-bundle variables. requests itself reads
+    REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE at every request (they win); SSL_CERT_FILE,
+    OpenSSL's variable, it does not, so that one becomes the session's default."""
+    session = requests.Session()
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if cafile:
+        session.verify = cafile
+    return session
+
+
 @dataclass
 class _DeviceQueue:
     jobs: OrderedDict[tuple[str, str], _Job] = field(default_factory=OrderedDict)
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     tokens: float = RATE_BURST
     refilled_at: float = field(default_factory=time.monotonic)
-    session: requests.Session = field(default_factory=lambda: CABundleSession())
+    session: requests.Session = field(default_factory=ca_bundle_session)
     task: asyncio.Task[None] | None = None
-
-
-class CABundleSession(requests.Session):
-    """requests reads REQUESTS_CA_BUNDLE (and CURL_CA_BUNDLE) itself, but not
-    SSL_CERT_FILE (OpenSSL's variable); without the first two, SSL_CERT_FILE becomes
-    the request's ``verify``. (A path in ``Session.verify`` is not used by requests
-    2.34 when the request itself says nothing, so it is passed per request.)"""
-
-    def request(self, method: str, url: str | bytes, *args: Any, **kwargs: Any) -> Any:
-        cafile = os.environ.get("SSL_CERT_FILE")
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-        if cafile and not bundle and kwargs.get("verify") is None:
-            kwargs["verify"] = cafile
-        return super().request(method, url, *args, **kwargs)
 
 
 def retry_after_seconds(value: str | None) -> float:
