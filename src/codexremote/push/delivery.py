@@ -35,14 +35,15 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
-
-import requests
-from pywebpush import WebPusher
 
 from codexremote.push.keys import VapidKeys
 from codexremote.push.messages import Content, PushMessage
 from codexremote.push.subscriptions import Subscription, SubscriptionStore
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger("codexremote.push")
 
@@ -87,7 +88,12 @@ class _Result:
 def ca_bundle_session() -> requests.Session:
     """A session that trusts the usual CA-bundle variables. requests itself reads
     REQUESTS_CA_BUNDLE and CURL_CA_BUNDLE at every request (they win); SSL_CERT_FILE,
-    OpenSSL's variable, it does not, so that one becomes the session's default."""
+    OpenSSL's variable, it does not, so that one becomes the session's default.
+
+    requests and pywebpush (with aiohttp) cost ~0.5 s to import, so they are imported
+    here and in ``_post``, in the worker thread of the first push, not at startup."""
+    import requests
+
     session = requests.Session()
     cafile = os.environ.get("SSL_CERT_FILE")
     if cafile:
@@ -101,7 +107,7 @@ class _DeviceQueue:
     wakeup: asyncio.Event = field(default_factory=asyncio.Event)
     tokens: float = RATE_BURST
     refilled_at: float = field(default_factory=time.monotonic)
-    session: requests.Session = field(default_factory=ca_bundle_session)
+    session: requests.Session | None = None  # made in the worker thread, on first use
     task: asyncio.Task[None] | None = None
 
 
@@ -178,7 +184,8 @@ class Delivery:
             queue.task.cancel()
             with contextlib.suppress(BaseException):
                 await queue.task
-        queue.session.close()
+        if queue.session is not None:
+            queue.session.close()
 
     # ------------------------------------------------------------ the worker
 
@@ -201,7 +208,7 @@ class Delivery:
                 continue  # unsubscribed or revoked meanwhile: nothing to send
             job.attempts += 1
             result = await asyncio.to_thread(
-                self._post, queue.session, subscription, job.message, job.attempts == 1
+                self._post, queue, subscription, job.message, job.attempts == 1
             )
             delay = await self._settle(device_id, subscription, job, result)
             if delay is None:
@@ -262,12 +269,18 @@ class Delivery:
 
     def _post(
         self,
-        session: requests.Session,
+        queue: _DeviceQueue,
         subscription: Subscription,
         message: PushMessage,
         first_attempt: bool,
     ) -> _Result:
         """Runs in a worker thread: sign, encrypt, POST (pywebpush)."""
+        import requests
+        from pywebpush import WebPusher
+
+        if queue.session is None:
+            queue.session = ca_bundle_session()
+        session = queue.session
         parts = urlsplit(subscription.endpoint)
         claims = {
             "sub": self.contact,
