@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -92,6 +93,7 @@ async def test_push_approval_and_finished_turn_each_reach_a_closed_app_once(
     assert approval_push.headers["urgency"] == "high"
     assert approval_push.headers["ttl"] == "3600"
     assert approval_push.claims["sub"] == CONTACT
+    assert approval_push.claims["exp"] <= time.time() + 12 * 3600  # Apple: at most ~12 h
     pending = (await companion.get("/v1/approvals", params={"chatId": chat_id})).json()["data"]
     assert payload["approvalId"] == pending[0]["id"]
     assert pending[0]["details"]["command"] == payload["summary"]

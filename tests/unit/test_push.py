@@ -238,3 +238,41 @@ async def test_rel14_push_untrusted_certificate_is_never_sent_to(
         await asyncio.sleep(0.02)
     assert rig.service.received == []
     assert any("unreachable" in r.getMessage() for r in caplog.records)
+
+
+async def test_push_newer_message_for_a_chat_replaces_one_waiting_to_retry(rig: Rig) -> None:
+    rig.subscribe()
+    rig.service.script["phone"] = [429]
+    rig.service.retry_after = "1"
+    rig.bus.publish("approval_required", "chat-1", APPROVAL)
+    await wait_for(rig.service, 1)  # answered 429: waits a second to retry
+    done = {"turn": {"status": "completed", "items": [{"type": "agentMessage", "text": "ok\nx"}]}}
+    rig.bus.publish("turn_completed", "chat-1", done)
+    await wait_for(rig.service, 2)
+    await asyncio.sleep(1.5)  # past the approval's retry time: it must not come back
+    kinds = [(r.status, r.payload["kind"] if r.payload else None) for r in rig.service.received]
+    assert kinds == [(429, "approval"), (201, "turn_completed")]  # one per chat
+    assert rig.service.received[1].payload is not None
+    assert rig.service.received[1].payload["summary"] == "ok"
+
+
+async def test_push_failed_turn_says_why(rig: Rig) -> None:
+    rig.subscribe()
+    failed = {"turn": {"status": "failed", "error": {"message": "model overloaded\ntrace"}}}
+    rig.bus.publish("turn_completed", "chat-1", failed)
+    await wait_for(rig.service, 1)
+    payload = rig.service.received[0].payload
+    assert payload is not None and payload["kind"] == "turn_failed"
+    assert payload["body"] == "Failed: model overloaded"
+
+
+async def test_rel14_push_rate_limit_delays_but_loses_nothing(rig: Rig) -> None:
+    rig.subscribe()
+    for i in range(12):
+        rig.bus.publish("approval_required", f"chat-{i}", APPROVAL | {"id": f"a{i}"})
+    received = await asyncio.to_thread(rig.service.wait_for, 12, 60.0)
+    assert sorted(r.payload["approvalId"] for r in received if r.payload) == sorted(
+        f"a{i}" for i in range(12)
+    )
+    # 10 at once, then one per 6 s: the 11th waits for a token (a lower bound only)
+    assert received[10].at - received[0].at >= 5.0
