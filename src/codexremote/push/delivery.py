@@ -207,10 +207,14 @@ class Delivery:
             ):
                 continue  # unsubscribed or revoked meanwhile: nothing to send
             job.attempts += 1
-            result = await asyncio.to_thread(
-                self._post, queue, subscription, job.message, job.attempts == 1
-            )
-            delay = await self._settle(device_id, subscription, job, result)
+            try:
+                result = await asyncio.to_thread(
+                    self._post, queue, subscription, job.message, job.attempts == 1
+                )
+                delay = await self._settle(device_id, subscription, job, result)
+            except Exception:  # e.g. the state dir became unwritable: keep the worker
+                log.exception("push to device %s failed unexpectedly", device_id)
+                delay = None
             if delay is None:
                 continue
             self.stats.retried += 1
