@@ -30,6 +30,7 @@ from codexremote.api.history import history_router
 from codexremote.api.json_body import JsonBodyGuard
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
+from codexremote.api.push import push_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
 from codexremote.api.stream_events import stream_events_router
@@ -53,6 +54,7 @@ from codexremote.pairing.offers import OFFER_TTL_S
 from codexremote.pairing.present import offer_links, offer_text
 from codexremote.pairing.rate_limit import FailureLimiter
 from codexremote.pairing.service import PairingServices, start_pairing_services
+from codexremote.push import PushService, SubscriptionStore, VapidKeys
 from codexremote.runtime_config import (
     effective_turn_overrides,
     effective_turn_start_overrides,
@@ -81,6 +83,7 @@ class Services:
     approvals: ApprovalService
     history: HistoryService
     desktop: DesktopSync
+    push: PushService | None = None
     pairing: PairingServices | None = None
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
@@ -187,8 +190,32 @@ def build_services(
     )
     services.shutdown_hooks.append(desktop.aclose)
     services.shutdown_hooks.append(services.hub.close_all)
+    services.push = push = _push_service(services)
+    services.startup_hooks.append(push.start)
+    services.shutdown_hooks.append(push.aclose)
     services.startup_hooks.append(lambda: _start_pairing(services))
     return services
+
+
+def _push_service(services: Services) -> PushService:
+    """Web Push (issue 13): fed by the bus, asks the hub who is looking."""
+    settings, directory = services.settings, services.directory
+
+    def chat_title(chat_id: str) -> str:
+        info = directory.get(chat_id)
+        return info.chat().title if info is not None else ""
+
+    return PushService(
+        services.bus,
+        SubscriptionStore(settings.state_dir),
+        VapidKeys.load_or_create(settings.state_dir),
+        contact=settings.push_contact,
+        content=settings.push_content,
+        ttl_s=settings.push_ttl_s,
+        chat_title=chat_title,
+        is_visible=services.hub.device_visible,
+        is_paired=lambda device_id: services.devices.get(device_id) is not None,
+    )
 
 
 def _desktop_sync(settings: Settings) -> DesktopSync:
@@ -296,6 +323,8 @@ def create_app(services: Services) -> FastAPI:
             task.add_done_callback(closing.discard)
 
         services.devices.add_revocation_listener(on_revoked, loop=loop)
+        if services.push is not None:
+            services.devices.add_revocation_listener(services.push.on_revoked, loop=loop)
         for hook in services.startup_hooks:
             await hook()
         await services.supervisor.start()
@@ -334,6 +363,8 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(dictation_router(transcriber, require_device))
     app.include_router(diagnostics_router(services.settings.state_dir, require_device))
     app.include_router(app_server_router(services.supervisor, require_device))
+    if services.push is not None:
+        app.include_router(push_router(services.push, require_device))
     app.include_router(
         stream_router(
             services.hub,

@@ -44,6 +44,9 @@ def _add_server(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dictation-base-url", help="OpenAI-compatible transcription API base")
     parser.add_argument("--dictation-model", help="transcription model (gpt-4o-transcribe)")
+    parser.add_argument("--push-contact", help="VAPID contact for Web Push (mailto: or https:)")
+    parser.add_argument("--push-content", choices=["full", "minimal"], help="push text shown")
+    parser.add_argument("--push-ttl-s", type=int, help="push TTL in seconds (300-3600)")
 
 
 def _add_qr(parser: argparse.ArgumentParser) -> None:

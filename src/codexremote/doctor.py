@@ -8,11 +8,14 @@ import stat
 import subprocess
 import tomllib
 from dataclasses import dataclass
+from datetime import datetime
 
 from codexremote.dictation import DictationConfig, probe_endpoint
 from codexremote.launcher import CodexNotFound, resolve_codex_bin
 from codexremote.netcheck import UnsafeBind, check_bind_policy, port_available
+from codexremote.push.subscriptions import SUBSCRIPTIONS_FILE, load_subscriptions
 from codexremote.settings import Settings
+from codexremote.storage import InsecurePermissions
 
 VERSION_TIMEOUT_S = 10.0
 
@@ -132,6 +135,33 @@ def check_dictation(settings: Settings, *, probe: bool = False) -> Check:
     return Check("dictation", ok, f"{detail}; {outcome}", "check the base URL and the key")
 
 
+def check_push(settings: Settings) -> Check:
+    """How many devices have push, when a delivery last succeeded, and whether
+    pushes can be sent at all (no ``push_contact``: nothing is sent)."""
+    try:
+        subscriptions = list(load_subscriptions(settings.state_dir / SUBSCRIPTIONS_FILE).values())
+    except (OSError, InsecurePermissions) as exc:
+        return Check("push", False, f"cannot read the subscriptions: {exc}", "chmod 600 the file")
+    devices = {s.deviceId for s in subscriptions}
+    last = max((s.lastSuccessAt for s in subscriptions if s.lastSuccessAt), default=None)
+    when = (
+        datetime.fromtimestamp(last / 1000).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+        if last
+        else "never"
+    )
+    detail = f"{len(devices)} device(s) with push, last delivery succeeded: {when}"
+    if settings.push_contact is None:
+        if not devices:
+            return Check("push", True, "off (set push_contact to send Web Push)")
+        return Check(
+            "push",
+            False,
+            detail + "; push_contact is not set, so nothing is sent",
+            "set CODEXREMOTE_PUSH_CONTACT=mailto:you@example.com",
+        )
+    return Check("push", True, f"{detail}; contact {settings.push_contact}")
+
+
 def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) -> int:
     checks = [
         check_codex(settings),
@@ -141,6 +171,7 @@ def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) ->
         check_port(settings),
         check_transport(settings),
         check_dictation(settings, probe=check_dictation_endpoint),
+        check_push(settings),
     ]
     for check in checks:
         print(check.line())

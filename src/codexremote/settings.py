@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
@@ -18,6 +19,10 @@ DEFAULT_PORT = 8787  # the original iOS app's default port
 DEFAULT_DICTATION_BASE_URL = "https://api.openai.com/v1"
 DEFAULT_DICTATION_MODEL = "gpt-4o-transcribe"
 DICTATION_TIMEOUT_S = 90.0  # the iOS app's own dictation request timeout (wire-api.md 9)
+PUSH_TTL_MIN_S = 300  # Web Push TTL bounds (issue 13): iOS drops longer-lived pushes
+PUSH_TTL_MAX_S = 3600
+PUSH_TTL_DEFAULT_S = 3600  # an approval is worth showing for the whole hour
+LOCAL_CONTACT_HOSTS = {"localhost", "localhost.localdomain", "127.0.0.1", "::1"}
 # The original companion's variables keep working (wire-api.md 9), below CODEXREMOTE_*.
 LEGACY_ENV = {
     "dictation_api_key": "OPENAI_API_KEY",
@@ -114,6 +119,39 @@ class Settings(BaseModel):
     dictation_timeout_s: float = Field(
         DICTATION_TIMEOUT_S, gt=0, le=600, description="Total time allowed per transcription."
     )
+
+    push_contact: str | None = Field(
+        None,
+        description="VAPID contact (mailto: or https:) sent to push services; required for "
+        "Web Push (Apple refuses localhost contacts).",
+    )
+    push_content: Literal["full", "minimal"] = Field(
+        "full",
+        description="What a push notification shows: chat title and summary, or only "
+        "'Codex needs you'.",
+    )
+    push_ttl_s: int = Field(
+        PUSH_TTL_DEFAULT_S,
+        ge=PUSH_TTL_MIN_S,
+        le=PUSH_TTL_MAX_S,
+        description="How long a push service keeps an undelivered notification (5 min to 1 h).",
+    )
+
+    @field_validator("push_contact")
+    @classmethod
+    def _vapid_contact(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip()
+        if value.startswith("mailto:"):
+            host = value[len("mailto:") :].rpartition("@")[2]
+        elif value.startswith("https://"):
+            host = urlsplit(value).hostname or ""
+        else:
+            raise ValueError("must be a mailto: or https: contact")
+        if "." not in host or host.lower() in LOCAL_CONTACT_HOSTS or host.endswith(".local"):
+            raise ValueError("must name a real address (push services refuse localhost)")
+        return value
 
     @field_validator("dictation_base_url")
     @classmethod

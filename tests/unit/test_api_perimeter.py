@@ -52,6 +52,7 @@ PATH_VALUES = {
     "approval_id": "6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f",
     "scope_key": "mcp_tool:demo/touch",
     "seq": "1",
+    "subscription_id": "0123456789abcdef0123456789abcdef",
 }
 PARAM = re.compile(r"\{([a-zA-Z_]+)(?::[a-z]+)?\}")
 QUERY_VALUES = {"/v1/approvals/auto-accepted": {"chatId": PATH_VALUES["chat_id"]}}

@@ -17,6 +17,8 @@ event from the bus, or sends one ``resync`` event when the gap is too old. Open
 approvals are re-sent on every (re)connect. Each client has a bounded queue; a
 client that cannot keep up is closed with 1013 without slowing the others.
 Without ``chatId`` a socket receives every chat's events (our clients only).
+A ``{"type": "visibility", "visible": bool}`` message marks the socket as (not)
+on screen; Web Push skips devices with a visible socket (push/service.py).
 """
 
 from __future__ import annotations
@@ -80,6 +82,14 @@ class ResumeMessage(BaseModel):
     lastSeq: int | None = Field(None, ge=0)
 
 
+class VisibilityMessage(BaseModel):
+    """The page is (not) on screen; push skips devices with a visible client (issue 13)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal["visibility"]
+    visible: bool
+
+
 @dataclass(eq=False)
 class StreamClient:
     websocket: WebSocket
@@ -92,6 +102,7 @@ class StreamClient:
     )
     overflowed: bool = False
     closing: bool = False
+    visible: bool = False  # last "visibility" message; a closed socket leaves the hub
     task: asyncio.Task[Any] | None = None  # the handler serving this socket
 
     def wants(self, event: StreamEvent) -> bool:
@@ -132,6 +143,9 @@ class StreamHub:
 
     def by_device(self, device_id: str) -> list[StreamClient]:
         return [c for c in self.clients if c.device_id == device_id]
+
+    def device_visible(self, device_id: str) -> bool:
+        return any(c.visible for c in self.clients if c.device_id == device_id)
 
     async def close_device(self, device_id: str, reason: str = "device revoked") -> int:
         clients = self.by_device(device_id)
@@ -414,6 +428,9 @@ async def _receive_loop(client: StreamClient) -> None:
             return
         text = message.get("text")
         if not isinstance(text, str):
+            continue
+        with contextlib.suppress(ValidationError):
+            client.visible = VisibilityMessage.model_validate_json(text).visible
             continue
         with contextlib.suppress(ValidationError):
             ResumeMessage.model_validate_json(text)
