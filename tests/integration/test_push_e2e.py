@@ -175,7 +175,7 @@ async def test_sec09_push_revoked_device_loses_its_subscriptions_and_gets_nothin
     assert push_service.received == []
 
 
-async def test_rel14_push_unreachable_service_leaves_the_companion_serving(
+async def test_rel15_push_unreachable_service_leaves_the_companion_serving(
     companion: Companion,
     push_service: FakePushService,
     git_repo: Path,

@@ -109,7 +109,7 @@ async def test_push_full_content_and_ttl(rig: Rig) -> None:
     assert len(got.headers["topic"]) <= 32
 
 
-async def test_rel14_push_410_drops_the_subscription(rig: Rig) -> None:
+async def test_rel15_push_410_drops_the_subscription(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [410]
     rig.bus.publish("approval_required", "chat-1", APPROVAL)
@@ -122,7 +122,7 @@ async def test_rel14_push_410_drops_the_subscription(rig: Rig) -> None:
     assert len(rig.service.received) == 1  # nothing more is sent to a dead subscription
 
 
-async def test_rel14_push_429_with_retry_after_is_retried_later_not_lost(rig: Rig) -> None:
+async def test_rel15_push_429_with_retry_after_is_retried_later_not_lost(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [429]
     rig.service.retry_after = "1"
@@ -137,7 +137,7 @@ async def test_rel14_push_429_with_retry_after_is_retried_later_not_lost(rig: Ri
     assert rig.push.stats.retried == 1 and rig.push.stats.sent == 1
 
 
-async def test_rel14_push_5xx_is_retried_with_backoff(rig: Rig) -> None:
+async def test_rel15_push_5xx_is_retried_with_backoff(rig: Rig) -> None:
     rig.subscribe()
     rig.service.script["phone"] = [503]
     rig.bus.publish("turn_completed", "chat-1", {"turn": {"status": "completed", "items": []}})
@@ -226,7 +226,7 @@ async def test_push_trusts_the_service_through_ssl_cert_file_too(
     assert rig.service.received[0].problems == []
 
 
-async def test_rel14_push_untrusted_certificate_is_never_sent_to(
+async def test_rel15_push_untrusted_certificate_is_never_sent_to(
     rig: Rig, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")  # no test switch: without the bundle, TLS fails
@@ -266,7 +266,7 @@ async def test_push_failed_turn_says_why(rig: Rig) -> None:
     assert payload["body"] == "Failed: model overloaded"
 
 
-async def test_rel14_push_rate_limit_delays_but_loses_nothing(rig: Rig) -> None:
+async def test_rel15_push_rate_limit_delays_but_loses_nothing(rig: Rig) -> None:
     rig.subscribe()
     for i in range(12):
         rig.bus.publish("approval_required", f"chat-{i}", APPROVAL | {"id": f"a{i}"})
