@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from codexremote.locality import classify
+
 access_log = logging.getLogger("codexremote.access")
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # SEC-16
@@ -124,6 +126,11 @@ class Perimeter:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        # One decision per request, read by every route that asks (locality.py).
+        scope.setdefault("state", {})["caller"] = classify(
+            client[0] if client else None, scope["headers"]
+        )
         is_ws = scope["type"] == "websocket"
         method = "GET" if is_ws else scope["method"]
         path: str = scope["path"]

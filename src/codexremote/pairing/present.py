@@ -10,6 +10,17 @@ from codexremote.pairing.offers import PairingOffer
 
 
 @dataclass(frozen=True)
+class PublicAddress:
+    """Where a phone reaches the companion: what both pairing links carry. Not the
+    bind address: behind ``tailscale serve`` it is https on 443 of the tailnet name
+    while the companion listens on http://127.0.0.1."""
+
+    scheme: Literal["http", "https"]
+    host: str
+    port: int
+
+
+@dataclass(frozen=True)
 class OfferLinks:
     app_uri: str  # codexremote://pair?... for the native app's scanner
     web_link: str  # the companion's web client; the nonce rides in the fragment only

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import stat
@@ -130,6 +131,10 @@ def check_dictation(settings: Settings, *, probe: bool = False) -> Check:
         return Check("dictation", True, detail + " (--check-dictation tests it)")
     ok, outcome = probe_endpoint(config)
     return Check("dictation", ok, f"{detail}; {outcome}", "check the base URL and the key")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return run_doctor(settings, check_dictation_endpoint=args.check_dictation)
 
 
 def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) -> int:

@@ -9,6 +9,7 @@ supervisor.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
@@ -67,6 +68,10 @@ def tls_problem(settings: Settings) -> str | None:
             f"{exc.strerror or exc}"
         )
     return None
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings)
 
 
 def serve(settings: Settings) -> int:
