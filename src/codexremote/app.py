@@ -84,12 +84,16 @@ class Services:
     pairing: PairingServices | None = None
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
+    # Where phones reach us when a proxy publishes us (`serve --tailscale`: https on 443).
+    public_override: PublicAddress | None = None
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     def public_address(self) -> PublicAddress:
         """What pairing links advertise (the bind address unless a proxy publishes us)."""
+        if self.public_override is not None:
+            return self.public_override
         settings = self.settings
         return PublicAddress(settings.scheme, self.advertised_host, settings.port)
 
@@ -369,5 +373,6 @@ def create_app(services: Services) -> FastAPI:
         scheme=settings.scheme,
         port=settings.port,
         extra_hosts=lambda: (services.advertised_host,),  # known only after startup
+        extra_origins=lambda: services.public_address().origins(),
     )
     return app

@@ -47,6 +47,11 @@ class Settings(BaseModel):
     insecure_http: bool = Field(
         False, description="Allow plain http on a non-loopback, non-tailnet address (logged)."
     )
+    tailscale: bool = Field(
+        False,
+        description="Publish the companion on the tailnet with `tailscale serve` (https on 443 "
+        "of this computer's MagicDNS name, proxied to http on 127.0.0.1).",
+    )
     advertise_host: str | None = Field(
         None, description="Host name put in pairing links (default: tailnet name or bind address)."
     )

@@ -94,12 +94,16 @@ class Perimeter:
         scheme: str,
         port: int,
         extra_hosts: Callable[[], Iterable[str]] | None = None,
+        extra_origins: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         """``extra_hosts`` is read on every request: names known only after startup
-        (the tailnet name put in pairing links) join the allowlist when known."""
+        (the tailnet name put in pairing links) join the allowlist when known.
+        ``extra_origins`` (exact ``scheme://host[:port]``) likewise: behind ``tailscale
+        serve`` the page's origin is ``https://<name>.ts.net`` while we serve http."""
         self.app = app
         self._static_hosts = _normal_hosts((*LOOPBACK_HOSTS, *allowed_hosts))
         self._extra_hosts = extra_hosts
+        self._extra_origins = extra_origins
         self.scheme = scheme
         self.port = port
 
@@ -119,6 +123,8 @@ class Perimeter:
             default = 443 if self.scheme == "https" else 80
             if default in ports:
                 origins.add(f"{self.scheme}://{shown}")
+        if self._extra_origins is not None:
+            origins.update(self._extra_origins())
         return origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

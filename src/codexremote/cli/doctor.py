@@ -133,6 +133,24 @@ def check_dictation(settings: Settings, *, probe: bool = False) -> Check:
     return Check("dictation", ok, f"{detail}; {outcome}", "check the base URL and the key")
 
 
+def check_tailscale(settings: Settings) -> list[Check]:
+    """The same checks as ``serve --tailscale``. Without the flag a problem is
+    information (the tailnet is optional), with it a failure."""
+    from codexremote.cli.tailnet import doctor_problems
+
+    detail, problems = doctor_problems(settings)
+    if not problems:
+        return [Check("tailscale", True, detail)]
+    if not settings.tailscale:
+        first = problems[0].split(" (fix: ")[0]
+        return [Check("tailscale", True, f"not used ({first}); `serve --tailscale` needs it")]
+    checks = []
+    for line in problems:
+        what, _, fix = line.partition(" (fix: ")
+        checks.append(Check("tailscale", False, what, fix.removesuffix(")")))
+    return checks
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     return run_doctor(settings, check_dictation_endpoint=args.check_dictation)
 
@@ -146,6 +164,7 @@ def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) ->
         check_port(settings),
         check_transport(settings),
         check_dictation(settings, probe=check_dictation_endpoint),
+        *check_tailscale(settings),
     ]
     for check in checks:
         print(check.line())

@@ -53,6 +53,12 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--codex-bin", help="path of the codex binary")
     parser.add_argument("--advertise-host", help="host name to put in pairing links")
+    parser.add_argument(
+        "--tailscale",
+        action="store_true",
+        default=None,
+        help="publish on your tailnet with `tailscale serve` (https://<name>.ts.net)",
+    )
     _add_qr(parser)
     parser.add_argument(
         "--allowed-host", action="append", dest="allowed_hosts", help="extra Host to accept"

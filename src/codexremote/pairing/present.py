@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from codexremote.pairing.links import pairing_uri, render_terminal_qr, web_pair_link
+from codexremote.pairing.links import pairing_uri, render_terminal_qr, url_host, web_pair_link
 from codexremote.pairing.offers import PairingOffer
 
 
@@ -18,6 +18,13 @@ class PublicAddress:
     scheme: Literal["http", "https"]
     host: str
     port: int
+
+    def origins(self) -> tuple[str, ...]:
+        """The Origin values a browser sends for a page loaded from here."""
+        shown = url_host(self.host).lower()
+        exact = f"{self.scheme}://{shown}:{self.port}"
+        default = {"https": 443, "http": 80}[self.scheme]
+        return (exact, f"{self.scheme}://{shown}") if self.port == default else (exact,)
 
 
 @dataclass(frozen=True)
