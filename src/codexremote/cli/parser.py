@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from codexremote import __version__
-from codexremote.cli import app_server, approvals, devices, doctor, serve
+from codexremote.cli import app_server, approvals, devices, doctor, serve, verify
 
 DESCRIPTION = "Drive the Codex coding agent on this computer from your phone."
 
@@ -76,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     _serve_and_doctor(commands)
     _pairing_commands(commands)
+    _verify_command(commands)
     _app_server_commands(commands)
     _approval_commands(commands)
     return parser
@@ -96,6 +97,24 @@ def _serve_and_doctor(commands: Any) -> None:
         help="also ask the transcription endpoint whether it answers",
     )
     check.set_defaults(handler=doctor.run)
+
+
+def _verify_command(commands: Any) -> None:
+    check = commands.add_parser(
+        "verify", help="closed-loop check of a running companion (8 steps, JSON report)"
+    )
+    _add_common(check)
+    check.add_argument("--port", type=int, help="port of the running companion (8787)")
+    check.add_argument("--url", help="companion URL (default http://127.0.0.1:<port>)")
+    check.add_argument(
+        "--token", help="use this device token instead of pairing (not revoked after)"
+    )
+    check.add_argument(
+        "--start", action="store_true", help="start a companion of its own on a free port"
+    )
+    check.add_argument("--codex-bin", help="codex binary for --start")
+    check.add_argument("--timeout", type=float, default=60.0, help="seconds per waiting step (60)")
+    check.set_defaults(handler=verify.run)
 
 
 def _pairing_commands(commands: Any) -> None:
