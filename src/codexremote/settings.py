@@ -78,6 +78,11 @@ class Settings(BaseModel):
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Companion log level."
     )
+    log_file: Path | None = Field(
+        None,
+        description="Also log to this file, rotated by size (5 MiB, 3 old files, mode 0600); "
+        "the login service uses <state_dir>/logs/companion.log.",
+    )
     confirmer: Literal["auto", "macos", "linux-dialog", "terminal", "socket"] = Field(
         "auto", description="How pairing requests are confirmed on this computer (SEC-08)."
     )

@@ -23,12 +23,16 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
     return settings_from_env(overrides)
 
 
-def _configure_logging(level: str) -> None:
+def _configure_logging(settings: Settings, command: str) -> None:
     logging.basicConfig(
-        level=getattr(logging, level.upper()),
+        level=getattr(logging, settings.log_level.upper()),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if settings.log_file is not None and command == "serve":
+        from codexremote.service.logfile import file_handler
+
+        logging.getLogger().addHandler(file_handler(settings.log_file))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = ".".join(str(p) for p in first.get("loc", ()))
         print(f"codexremote: invalid setting {where}: {first.get('msg')}", file=sys.stderr)
         return 2
-    _configure_logging(settings.log_level)
+    _configure_logging(settings, args.command)
     handler: Handler = args.handler
     try:
         return handler(args, settings)

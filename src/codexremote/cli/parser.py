@@ -12,7 +12,7 @@ import argparse
 from typing import Any
 
 from codexremote import __version__
-from codexremote.cli import app_server, approvals, devices, doctor, serve, verify
+from codexremote.cli import app_server, approvals, devices, doctor, serve, service, verify
 
 DESCRIPTION = "Drive the Codex coding agent on this computer from your phone."
 
@@ -68,6 +68,15 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dictation-base-url", help="OpenAI-compatible transcription API base")
     parser.add_argument("--dictation-model", help="transcription model (gpt-4o-transcribe)")
+    parser.add_argument("--log-file", help="also log to this size-rotated file")
+
+
+def server_flag_actions() -> list[argparse.Action]:
+    """The actions of the serve flags (``service install`` rebuilds them for the unit)."""
+    probe = argparse.ArgumentParser(add_help=False)
+    _add_common(probe)
+    add_server_flags(probe)
+    return list(probe._actions)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +86,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_and_doctor(commands)
     _pairing_commands(commands)
     _verify_command(commands)
+    _service_commands(commands)
     _app_server_commands(commands)
     _approval_commands(commands)
     return parser
@@ -115,6 +125,32 @@ def _verify_command(commands: Any) -> None:
     check.add_argument("--codex-bin", help="codex binary for --start")
     check.add_argument("--timeout", type=float, default=60.0, help="seconds per waiting step (60)")
     check.set_defaults(handler=verify.run)
+
+
+def _service_commands(commands: Any) -> None:
+    group = commands.add_parser(
+        "service", help="run the companion at login (systemd user unit / LaunchAgent)"
+    )
+    _add_common(group)
+    leaves = group.add_subparsers(dest="service_command", required=True)
+    install = leaves.add_parser("install", help="install and start it with these serve flags")
+    _leaf_common(install)
+    add_server_flags(install)
+    install.set_defaults(handler=service.install)
+    for name, handler, help_text in (
+        ("uninstall", service.uninstall, "stop and remove it"),
+        ("status", service.status, "is it installed and running"),
+    ):
+        leaf = leaves.add_parser(name, help=help_text)
+        _leaf_common(leaf)
+        leaf.set_defaults(handler=handler)
+
+    logs = commands.add_parser("logs", help="show the companion's log file")
+    _add_common(logs)
+    logs.add_argument("-f", "--follow", action="store_true", help="keep printing new lines")
+    logs.add_argument("-n", "--lines", type=int, default=200, help="lines to show (200)")
+    logs.add_argument("--log-file", help="log file (default <state-dir>/logs/companion.log)")
+    logs.set_defaults(handler=service.logs)
 
 
 def _pairing_commands(commands: Any) -> None:
