@@ -71,14 +71,6 @@ def add_server_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--log-file", help="also log to this size-rotated file")
 
 
-def server_flag_actions() -> list[argparse.Action]:
-    """The actions of the serve flags (``service install`` rebuilds them for the unit)."""
-    probe = argparse.ArgumentParser(add_help=False)
-    _add_common(probe)
-    add_server_flags(probe)
-    return list(probe._actions)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="codexremote", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"codexremote {__version__}")
@@ -136,7 +128,8 @@ def _service_commands(commands: Any) -> None:
     install = leaves.add_parser("install", help="install and start it with these serve flags")
     _leaf_common(install)
     add_server_flags(install)
-    install.set_defaults(handler=service.install)
+    # The unit gets the serve flags back as parsed: the handler walks these actions.
+    install.set_defaults(handler=service.install, flag_actions=tuple(install._actions))
     for name, handler, help_text in (
         ("uninstall", service.uninstall, "stop and remove it"),
         ("status", service.status, "is it installed and running"),

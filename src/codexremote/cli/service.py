@@ -43,13 +43,12 @@ def serve_flags(
 
 
 def install(args: argparse.Namespace, settings: Settings) -> int:
-    from codexremote.cli.parser import server_flag_actions
     from codexremote.service.manager import ServiceError, ServicePlatform
     from codexremote.service.manager import install as do_install
 
     try:
         platform = ServicePlatform.detect(settings.state_dir)
-        flags = serve_flags(args, settings, server_flag_actions())
+        flags = serve_flags(args, settings, args.flag_actions)
         print(do_install(platform, sys.executable, flags, dict(os.environ)))
     except ServiceError as exc:
         print(f"codexremote: {exc}", file=sys.stderr)
