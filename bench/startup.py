@@ -180,7 +180,7 @@ def time_bare(codex_bin: Path, env: dict[str, str], idle: bool) -> tuple[float, 
 PHASES_SCRIPT = """
 import json, sys, time
 t0 = time.monotonic()
-import codexremote.cli, codexremote.serve, codexremote.app, codexremote.server
+import codexremote.cli, codexremote.cli.serve, codexremote.app, codexremote.server
 t1 = time.monotonic()
 from pathlib import Path
 from codexremote.app import build_services, create_app

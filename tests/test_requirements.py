@@ -1,7 +1,8 @@
 """Requirements manifest: every SEC/REL requirement we claim has a test named after it.
 
 IDs from security-reliability.md, plus the project's own (SEC-19, SEC-20 in
-docs/connections.md; SEC-21 in docs/app-server.md; SEC-22, REL-15 in docs/push.md).
+docs/connections.md; SEC-21 in docs/app-server.md; SEC-22, REL-15 in docs/push.md;
+SEC-23 in docs/tailnet.md).
 A requirement that does not apply yet says why.
 """
 
@@ -16,7 +17,7 @@ NOT_YET = {
     "(CSP/nosniff/no-referrer headers are already tested under sec16)",
     "sec17": "fail closed: covered by the sec01 tests (refused bind, --insecure-http warning)",
 }
-REQUIRED = [f"sec{n:02d}" for n in range(1, 23)] + [f"rel{n:02d}" for n in range(1, 14)] + ["rel15"]
+REQUIRED = [f"sec{n:02d}" for n in range(1, 24)] + [f"rel{n:02d}" for n in range(1, 14)] + ["rel15"]
 TEST_NAME = re.compile(r"def test_((?:sec|rel)\d\d)")
 
 

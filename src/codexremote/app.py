@@ -50,8 +50,8 @@ from codexremote.ids import project_id_for_cwd
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
 from codexremote.pairing.links import advertised_host
-from codexremote.pairing.offers import OFFER_TTL_S
-from codexremote.pairing.present import offer_links, offer_text
+from codexremote.pairing.offers import OFFER_TTL_S, PairingManager
+from codexremote.pairing.present import PublicAddress, offer_links, offer_text
 from codexremote.pairing.rate_limit import FailureLimiter
 from codexremote.pairing.service import PairingServices, start_pairing_services
 from codexremote.push import PushService, SubscriptionStore, VapidKeys
@@ -87,9 +87,21 @@ class Services:
     pairing: PairingServices | None = None
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
+    # Where phones reach us when a proxy publishes us (`serve --tailscale`: https on 443).
+    public_override: PublicAddress | None = None
     started_at: float = field(default_factory=time.monotonic)
     startup_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def public_address(self) -> PublicAddress:
+        """What pairing links advertise (the bind address unless a proxy publishes us)."""
+        if self.public_override is not None:
+            return self.public_override
+        settings = self.settings
+        return PublicAddress(settings.scheme, self.advertised_host, settings.port)
+
+    def pairing_manager(self) -> PairingManager | None:
+        return self.pairing.manager if self.pairing is not None else None
 
     def verify_token(self, token: str) -> str | None:
         record = self.devices.authenticate(token)
@@ -290,9 +302,9 @@ async def _start_pairing(services: Services) -> None:
     services.shutdown_hooks.append(pairing.aclose)
     pairing.control.add_command("app-server-restart", lambda _msg: _restart(services))
     if services.announce_offer and not services.devices.list():
-        settings = services.settings
         offer = pairing.manager.create_offer()
-        links = offer_links(offer, settings.scheme, services.advertised_host, settings.port)
+        address = services.public_address()
+        links = offer_links(offer, address.scheme, address.host, address.port)
         print(offer_text(links, int(OFFER_TTL_S), services.settings.pairing_qr), flush=True)
 
 
@@ -349,10 +361,21 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     require_device = device_dependency(services.verify_token_async, services.token_limiter)
-    app.include_router(health_router(services))
+    app.include_router(
+        health_router(
+            services.supervisor.health,
+            services.started_at,
+            services.verify_token_async,
+            services.token_limiter,
+        )
+    )
     app.include_router(chats_router(services.chats, require_device))
     app.include_router(approvals_router(services.approvals, services.chats, require_device))
-    app.include_router(pairing_router(services, require_device))
+    app.include_router(
+        pairing_router(
+            services.pairing_manager, services.devices, services.public_address, require_device
+        )
+    )
     app.include_router(
         history_router(services.history, services.chats, services.approvals, require_device)
     )
@@ -381,5 +404,6 @@ def create_app(services: Services) -> FastAPI:
         scheme=settings.scheme,
         port=settings.port,
         extra_hosts=lambda: (services.advertised_host,),  # known only after startup
+        extra_origins=lambda: services.public_address().origins(),
     )
     return app

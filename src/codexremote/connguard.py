@@ -44,6 +44,8 @@ from typing import Any
 from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
+from codexremote.locality import classify
+
 log = logging.getLogger("codexremote.connections")
 
 HEADER_TIMEOUT_S = 5.0  # request line + headers; a phone on a slow link needs well under 1 s
@@ -58,7 +60,6 @@ MIN_CONNECTIONS = 16  # below this the limit is too small to protect; serve anyw
 ACCEPT_BACKLOG = 128  # listen() queue, and asyncio's accepts per loop tick
 ACCEPT_OVERSHOOT = 4 * ACCEPT_BACKLOG  # accepted but not yet refused (see connection_cap)
 FD_RESERVE_MIN = 64  # descriptors kept for the child's pipes, logs, git, history files
-LOOPBACK = frozenset({"127.0.0.1", "::1", "::ffff:127.0.0.1"})
 
 
 def connection_cap(open_file_limit: int, wanted: int = MAX_CONNECTIONS) -> int:
@@ -217,12 +218,9 @@ class ConnectionGuard:
 
 
 def forwarded_for(headers: list[tuple[bytes, bytes]]) -> str | None:
-    """The address ``tailscale serve`` (Go's ReverseProxy) appended to X-Forwarded-For."""
-    for name, value in headers:
-        if name == b"x-forwarded-for":
-            last = value.decode("latin-1").rsplit(",", 1)[-1].strip()
-            return last[:64] or None
-    return None
+    """The address ``tailscale serve`` (Go's ReverseProxy) appended to X-Forwarded-For
+    of a loopback connection (locality.classify decides, as everywhere else)."""
+    return classify("127.0.0.1", headers).forwarded_for
 
 
 _HEADERS, _BODY, _APP, _IDLE = "headers", "body", "app", "idle"
@@ -281,10 +279,8 @@ def guarded_protocols(guard: ConnectionGuard) -> tuple[type[H11Protocol], type[A
 
         def _identify(self) -> None:
             assert self._slot is not None
-            forwarded = None
-            if self._slot.key in LOOPBACK and self.headers is not None:
-                forwarded = forwarded_for(self.headers)
-            guard.identified(self._slot, f"fwd:{forwarded}" if forwarded else None)
+            caller = classify(self._slot.key, self.headers or [])
+            guard.identified(self._slot, caller.connection_key if caller.forwarded_for else None)
 
         def _observe(self) -> None:
             """Follow the request through h11's state after each event."""

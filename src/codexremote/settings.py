@@ -52,6 +52,11 @@ class Settings(BaseModel):
     insecure_http: bool = Field(
         False, description="Allow plain http on a non-loopback, non-tailnet address (logged)."
     )
+    tailscale: bool = Field(
+        False,
+        description="Publish the companion on the tailnet with `tailscale serve` (https on 443 "
+        "of this computer's MagicDNS name, proxied to http on 127.0.0.1).",
+    )
     advertise_host: str | None = Field(
         None, description="Host name put in pairing links (default: tailnet name or bind address)."
     )
@@ -77,6 +82,11 @@ class Settings(BaseModel):
     )
     log_level: Literal["debug", "info", "warning", "error"] = Field(
         "info", description="Companion log level."
+    )
+    log_file: Path | None = Field(
+        None,
+        description="Also log to this file, rotated by size (5 MiB, 3 old files, mode 0600); "
+        "the login service uses <state_dir>/logs/companion.log.",
     )
     confirmer: Literal["auto", "macos", "linux-dialog", "terminal", "socket"] = Field(
         "auto", description="How pairing requests are confirmed on this computer (SEC-08)."

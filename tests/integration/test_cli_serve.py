@@ -95,9 +95,11 @@ def test_doctor_passes_on_a_good_setup_and_flags_a_broken_config(
     )
     assert good.returncode == 0, good.stdout + good.stderr
     lines = good.stdout.strip().splitlines()
-    assert len(lines) == 8 and all(line.startswith("ok") for line in lines)
-    assert lines[-2].startswith("ok   dictation: not configured")
-    assert lines[-1] == "ok   push: off (set push_contact to send Web Push)"
+    assert len(lines) == 9 and all(line.startswith("ok") for line in lines)
+    assert lines[-3].startswith("ok   dictation: not configured")
+    assert lines[-2] == "ok   push: off (set push_contact to send Web Push)"
+    # No --tailscale: the tailnet is information only (issue 12.1).
+    assert lines[-1].startswith("ok   tailscale: ")
     broken_home = tmp_path / "broken"
     broken_home.mkdir()
     (broken_home / "config.toml").write_text("approval_policy = [unclosed\n")

@@ -22,8 +22,8 @@ from websockets.asyncio.client import connect
 from websockets.exceptions import InvalidStatus
 
 from codexremote.app import Services, build_services, create_app
+from codexremote.cli.serve import PROTOCOL_LOGGER, keep_tokens_out_of_logs
 from codexremote.connguard import GRACE_S, ConnectionGuard
-from codexremote.serve import PROTOCOL_LOGGER, keep_tokens_out_of_logs
 from codexremote.server import CompanionServer, uvicorn_config
 from codexremote.settings import Settings
 from tests.harness.processes import fake_app_server_launcher, free_port

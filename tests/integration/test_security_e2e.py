@@ -29,8 +29,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from codexremote.app import BAD_TOKEN_LIMIT_PER_MINUTE
+from codexremote.cli.serve import PROTOCOL_LOGGER, keep_tokens_out_of_logs
 from codexremote.pairing.device_store import DeviceStore
-from codexremote.serve import PROTOCOL_LOGGER, keep_tokens_out_of_logs
 from tests.harness.codex_home import codex_env as build_codex_env
 from tests.harness.codex_home import make_codex_home
 from tests.harness.fake_model import FakeModel

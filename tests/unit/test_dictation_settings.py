@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 
 from codexremote.cli import main
+from codexremote.cli.doctor import check_dictation
 from codexremote.dictation import DictationConfig
-from codexremote.doctor import check_dictation
 from codexremote.settings import Settings, settings_from_env
 from tests.harness.fake_transcriber import FakeTranscriber
 from tests.harness.processes import free_port

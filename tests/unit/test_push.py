@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from codexremote.doctor import check_push
+from codexremote.cli.doctor import check_push
 from codexremote.events.bus import EventBus
 from codexremote.pairing.device_store import DeviceStore
 from codexremote.push import PushService, SubscriptionStore, VapidKeys

@@ -16,6 +16,7 @@ from typing import Protocol
 from fastapi import Request
 
 from codexremote.errors import Unauthorized
+from codexremote.locality import Caller, classify
 
 PUBLIC_PATHS = frozenset(
     {
@@ -48,6 +49,15 @@ Verifier = Callable[[str], Awaitable[str | None]]  # token → device id (None: 
 
 def client_key(request: Request) -> str:
     return request.client.host if request.client else "unknown"
+
+
+def request_caller(request: Request) -> Caller:
+    """Local or remote, decided once by the Perimeter (which stores it in the scope);
+    computed here for an app built without it."""
+    known = request.scope.get("state", {}).get("caller")
+    if isinstance(known, Caller):
+        return known
+    return classify(client_key(request), request.scope.get("headers", []))
 
 
 def device_dependency(

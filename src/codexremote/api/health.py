@@ -7,44 +7,30 @@ app-server child is in (``ok``, ``service``, ``version``, ``appServerState``,
 caller that sent a valid device token, or to a loopback peer that did not come
 through a proxy: ``tailscale serve`` (and any reverse proxy) connects from
 loopback too, so a loopback request carrying forwarding or Tailscale identity
-headers is treated as remote (issue 9.11). The headers are never used to
-*grant* anything (SEC-18), only to withhold detail.
+headers is treated as remote (issue 9.11; ``locality.classify`` decides). The
+headers are never used to *grant* anything (SEC-18), only to withhold detail.
 """
 
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 
 from codexremote import __version__
-from codexremote.api.auth import MAX_TOKEN_CHARS, client_key
-from codexremote.netcheck import is_loopback
+from codexremote.api.auth import MAX_TOKEN_CHARS, FailureLimiter, client_key, request_caller
 
-if TYPE_CHECKING:
-    from codexremote.app import Services
-
-# Headers a proxy adds (reverse proxies, `tailscale serve`): their presence makes a
-# loopback peer remote.
-PROXY_HEADERS = (
-    "forwarded",
-    "x-forwarded-for",
-    "x-forwarded-host",
-    "x-real-ip",
-    "tailscale-user-login",
-    "tailscale-user-name",
-)
+Verifier = Callable[[str], Awaitable[str | None]]
 
 
-def is_local_caller(request: Request) -> bool:
-    """A loopback peer that did not come through a proxy."""
-    if not is_loopback(client_key(request)):
-        return False
-    return not any(name in request.headers for name in PROXY_HEADERS)
-
-
-def health_router(services: Services) -> APIRouter:
+def health_router(
+    app_server_health: Callable[[], dict[str, Any]],
+    started_at: float,
+    verify_token: Verifier,
+    token_limiter: FailureLimiter,
+) -> APIRouter:
     router = APIRouter()
 
     async def has_valid_token(request: Request) -> bool:
@@ -54,24 +40,24 @@ def health_router(services: Services) -> APIRouter:
         token = header[7:].strip()
         if not token or len(token) > MAX_TOKEN_CHARS:
             return False
-        if await services.verify_token_async(token) is not None:
+        if await verify_token(token) is not None:
             return True
         # /health answers anyway (publicly), but a wrong token still counts as a
         # guess towards the address's lock-out on the guarded routes.
-        services.token_limiter.record_failure(client_key(request))
+        token_limiter.record_failure(client_key(request))
         return False
 
     @router.get("/health")
     async def health(request: Request) -> dict[str, Any]:
-        app_server = services.supervisor.health()
+        app_server = app_server_health()
         body: dict[str, Any] = {
             "ok": True,
             "appServerState": app_server["state"],
             "service": "codexremote",
             "version": __version__,
         }
-        if is_local_caller(request) or await has_valid_token(request):
-            body["uptimeSeconds"] = round(time.monotonic() - services.started_at, 1)
+        if request_caller(request).local or await has_valid_token(request):
+            body["uptimeSeconds"] = round(time.monotonic() - started_at, 1)
             body["appServer"] = app_server
         else:
             body["appServer"] = {"state": app_server["state"]}

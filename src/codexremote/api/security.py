@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from codexremote.locality import classify
+
 access_log = logging.getLogger("codexremote.access")
 
 DEFAULT_BODY_LIMIT = 1024 * 1024  # SEC-16
@@ -92,12 +94,16 @@ class Perimeter:
         scheme: str,
         port: int,
         extra_hosts: Callable[[], Iterable[str]] | None = None,
+        extra_origins: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         """``extra_hosts`` is read on every request: names known only after startup
-        (the tailnet name put in pairing links) join the allowlist when known."""
+        (the tailnet name put in pairing links) join the allowlist when known.
+        ``extra_origins`` (exact ``scheme://host[:port]``) likewise: behind ``tailscale
+        serve`` the page's origin is ``https://<name>.ts.net`` while we serve http."""
         self.app = app
         self._static_hosts = _normal_hosts((*LOOPBACK_HOSTS, *allowed_hosts))
         self._extra_hosts = extra_hosts
+        self._extra_origins = extra_origins
         self.scheme = scheme
         self.port = port
 
@@ -117,6 +123,8 @@ class Perimeter:
             default = 443 if self.scheme == "https" else 80
             if default in ports:
                 origins.add(f"{self.scheme}://{shown}")
+        if self._extra_origins is not None:
+            origins.update(self._extra_origins())
         return origins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -124,6 +132,11 @@ class Perimeter:
             await self.app(scope, receive, send)
             return
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        client = scope.get("client")
+        # One decision per request, read by every route that asks (locality.py).
+        scope.setdefault("state", {})["caller"] = classify(
+            client[0] if client else None, scope["headers"]
+        )
         is_ws = scope["type"] == "websocket"
         method = "GET" if is_ws else scope["method"]
         path: str = scope["path"]

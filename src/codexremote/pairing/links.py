@@ -24,12 +24,12 @@ import logging
 import shutil
 import socket
 from collections.abc import Callable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from codexremote.pairing.commands import CommandRunner, run_command
 from codexremote.settings import Settings
+from codexremote.tailnet.status import tailscale_binary
 
 if TYPE_CHECKING:
     import segno
@@ -40,7 +40,6 @@ TAILSCALE_STATUS_TIMEOUT_S = 3.0  # `tailscale status --json` normally answers i
 QR_ERROR_LEVEL = "m"  # same as the original (node qrcode default)
 QR_PNG_SCALE = 6  # pixels per module of the PNG data URL
 QR_BORDER = 2  # quiet-zone modules around the terminal QR (4 is the spec; 2 scans fine)
-MACOS_TAILSCALE_APP = Path("/Applications/Tailscale.app/Contents/MacOS/Tailscale")
 WILDCARD_HOSTS = frozenset({"", "0.0.0.0", "::", "[::]"})
 
 
@@ -132,13 +131,6 @@ def parse_tailscale_status(text: str) -> str | None:
     return candidates[0] if candidates else None
 
 
-def _tailscale_binary(which: Callable[[str], str | None]) -> str | None:
-    found = which("tailscale")
-    if found is not None:
-        return found
-    return str(MACOS_TAILSCALE_APP) if MACOS_TAILSCALE_APP.is_file() else None
-
-
 async def advertised_host(
     settings: Settings,
     *,
@@ -154,7 +146,7 @@ async def advertised_host(
     """
     if settings.advertise_host:
         return settings.advertise_host
-    binary = _tailscale_binary(which)
+    binary = tailscale_binary(which)
     if binary is not None:
         try:
             result = await runner([binary, "status", "--json"], TAILSCALE_STATUS_TIMEOUT_S)

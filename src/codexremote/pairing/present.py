@@ -5,8 +5,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from codexremote.pairing.links import pairing_uri, render_terminal_qr, web_pair_link
+from codexremote.pairing.links import pairing_uri, render_terminal_qr, url_host, web_pair_link
 from codexremote.pairing.offers import PairingOffer
+
+
+@dataclass(frozen=True)
+class PublicAddress:
+    """Where a phone reaches the companion: what both pairing links carry. Not the
+    bind address: behind ``tailscale serve`` it is https on 443 of the tailnet name
+    while the companion listens on http://127.0.0.1."""
+
+    scheme: Literal["http", "https"]
+    host: str
+    port: int
+
+    def origins(self) -> tuple[str, ...]:
+        """The Origin values a browser sends for a page loaded from here."""
+        shown = url_host(self.host).lower()
+        exact = f"{self.scheme}://{shown}:{self.port}"
+        default = {"https": 443, "http": 80}[self.scheme]
+        return (exact, f"{self.scheme}://{shown}") if self.port == default else (exact,)
 
 
 @dataclass(frozen=True)

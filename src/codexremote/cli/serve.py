@@ -9,6 +9,7 @@ supervisor.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import importlib
 import logging
@@ -18,6 +19,7 @@ import sys
 from typing import Any
 
 from codexremote import logguard
+from codexremote.cli import tailnet
 from codexremote.codex.supervisor import AppServerSupervisor
 from codexremote.fdlimit import raise_open_file_limit
 from codexremote.launcher import (
@@ -30,6 +32,7 @@ from codexremote.netcheck import UnsafeBind, check_bind_policy, port_available
 from codexremote.pairing.device_store import DeviceStore, DeviceStoreCorrupt
 from codexremote.settings import Settings
 from codexremote.storage import InsecurePermissions
+from codexremote.tailnet import ServeRefused, TailnetPublication
 
 log = logging.getLogger("codexremote")
 
@@ -69,6 +72,10 @@ def tls_problem(settings: Settings) -> str | None:
     return None
 
 
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return serve(settings)
+
+
 def serve(settings: Settings) -> int:
     if (settings.tls_cert is None) != (settings.tls_key is None):
         return _fail("pass both --tls-cert and --tls-key, or neither")
@@ -93,13 +100,26 @@ def serve(settings: Settings) -> int:
         devices = DeviceStore(settings.state_dir)  # refuses unsafe modes, never "repairs"
     except (InsecurePermissions, DeviceStoreCorrupt) as exc:
         return _fail(str(exc))
+    publication = None
+    if settings.tailscale:
+        publication, problems = tailnet.prepare_lines(settings)
+        if publication is None:
+            for line in problems:
+                _fail(line)
+            return 2
+        settings = settings.model_copy(update={"advertise_host": publication.info.dns_name})
     try:
-        return asyncio.run(_serve(settings, codex_bin, devices))
+        return asyncio.run(_serve(settings, codex_bin, devices, publication))
     except asyncio.CancelledError:  # a signal during start-up; the child was stopped
         return 130
 
 
-async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> int:
+async def _serve(
+    settings: Settings,
+    codex_bin: str,
+    devices: DeviceStore,
+    publication: TailnetPublication | None = None,
+) -> int:
     keep_tokens_out_of_logs()
     logguard.install(logging.getLogger().handlers)  # SEC-20, before anything can flood
     before, after = raise_open_file_limit()  # SEC-19: the connection cap derives from it
@@ -114,18 +134,29 @@ async def _serve(settings: Settings, codex_bin: str, devices: DeviceStore) -> in
     try:
         try:
             app_module, server_module = await asyncio.to_thread(_import_web_stack)
+            services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
+            services.announce_offer = True
+            if publication is not None:
+                # Removed in the lifespan's shutdown: uvicorn re-raises SIGTERM right
+                # after it, so a `finally` here would not run on a signal.
+                services.shutdown_hooks.append(publication.withdraw)
+                services.public_override = tailnet.public_address(publication)
+                await publication.publish()
+                print(f"Published on your tailnet: {publication.url}", flush=True)
         finally:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)
-        services = app_module.build_services(settings, supervisor=supervisor, devices=devices)
-        services.announce_offer = True
         config = server_module.uvicorn_config(app_module.create_app(services), settings)
         keep_tokens_out_of_logs()  # again: uvicorn.Config may have set levels
         log.info(
             "codexremote listening on %s://%s:%d", settings.scheme, settings.host, settings.port
         )
         await server_module.CompanionServer(config, services.hub).serve()
+    except ServeRefused as exc:
+        return _fail(str(exc))
     finally:
+        if publication is not None:
+            await publication.withdraw()  # idempotent; normally done in the lifespan
         await supervisor.stop()  # idempotent; the app's lifespan normally stopped it
     return 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import stat
@@ -162,6 +163,28 @@ def check_push(settings: Settings) -> Check:
     return Check("push", True, f"{detail}; contact {settings.push_contact}")
 
 
+def check_tailscale(settings: Settings) -> list[Check]:
+    """The same checks as ``serve --tailscale``. Without the flag a problem is
+    information (the tailnet is optional), with it a failure."""
+    from codexremote.cli.tailnet import doctor_problems
+
+    detail, problems = doctor_problems(settings)
+    if not problems:
+        return [Check("tailscale", True, detail)]
+    if not settings.tailscale:
+        first = problems[0].split(" (fix: ")[0]
+        return [Check("tailscale", True, f"not used ({first}); `serve --tailscale` needs it")]
+    checks = []
+    for line in problems:
+        what, _, fix = line.partition(" (fix: ")
+        checks.append(Check("tailscale", False, what, fix.removesuffix(")")))
+    return checks
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    return run_doctor(settings, check_dictation_endpoint=args.check_dictation)
+
+
 def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) -> int:
     checks = [
         check_codex(settings),
@@ -172,6 +195,7 @@ def run_doctor(settings: Settings, *, check_dictation_endpoint: bool = False) ->
         check_transport(settings),
         check_dictation(settings, probe=check_dictation_endpoint),
         check_push(settings),
+        *check_tailscale(settings),
     ]
     for check in checks:
         print(check.line())
