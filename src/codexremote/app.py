@@ -28,6 +28,7 @@ from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
+from codexremote.api.web import web_router
 from codexremote.approvals.always_allow import AlwaysAllowStore
 from codexremote.approvals.service import ApprovalService
 from codexremote.approvals.types import ServerRequest
@@ -53,6 +54,7 @@ from codexremote.runtime_config import (
 )
 from codexremote.settings import Settings
 from codexremote.stream.relay import NotificationRelay
+from codexremote.web_shell import ShellAssets, load_shell
 
 log = logging.getLogger("codexremote")
 
@@ -76,6 +78,7 @@ class Services:
     history: HistoryService
     desktop: DesktopSync
     pairing: PairingServices | None = None
+    shell: ShellAssets | None = None  # the web client's files; loaded by create_app
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
     started_at: float = field(default_factory=time.monotonic)
@@ -317,6 +320,17 @@ def create_app(services: Services) -> FastAPI:
         )
     )
     settings = services.settings
+    shell = services.shell if services.shell is not None else load_shell()
+    services.shell = shell
+    log.debug(
+        "web shell %s: %d files, %d bytes, %d gzip, loaded in %.1f ms",
+        shell.version,
+        shell.figures.files,
+        shell.figures.raw_bytes,
+        shell.figures.gzip_bytes,
+        shell.figures.load_ms,
+    )
+    app.include_router(web_router(shell, settings.scheme))
     app.add_middleware(
         Perimeter,
         allowed_hosts=allowed_hosts(settings),
