@@ -1,0 +1,305 @@
+// The conversation screen (mount point): header, transcript, approvals dock
+// and composer for one chat. It paints the chat's cached newest page from the
+// store, then the companion's newest page, then appends the live stream; older
+// pages load when the reader nears the top. After a turn ends or a `resync`,
+// the newest page is fetched again and live rows that the page now holds are
+// dropped, so nothing is shown twice.
+
+import { h } from "../lib/dom.js";
+import { createTimeline } from "./timeline.js";
+import { createLiveApplier } from "./timeline-live.js";
+import { createApprovalDock } from "./conversation-approvals.js";
+import { createComposer } from "./composer.js";
+import * as rows from "./timeline-items.js";
+
+const PAGE_LIMIT = 50;
+
+function chatPath(chatId, tail) {
+  return `/v1/chats/${encodeURIComponent(chatId)}/${tail}`;
+}
+
+/** Page items (newest first) + live command cards → rows oldest first. */
+function pageRows(data, skip) {
+  const items = (data.items ?? []).slice().reverse();
+  for (const card of data.liveActivities ?? []) {
+    if (skip(card.id) || items.some((i) => i.id === card.id)) continue;
+    let at = items.length;
+    while (at > 0 && (items[at - 1].createdAt ?? 0) > (card.createdAt ?? 0)) at -= 1;
+    items.splice(at, 0, { ...card, type: "activity" });
+  }
+  return items;
+}
+
+/**
+ * @param {{api: any, stream: any, outbox: any, store: any,
+ *          announce: (text: string) => void, onBack: () => void}} services
+ */
+export function createConversation({ api, stream, outbox, store, announce, onBack }) {
+  const title = h("h1", { class: "conv-title", text: "" });
+  const back = h("button", { type: "button", class: "conv-back", "aria-label": "Back to chats", text: "‹",
+    on: { click: () => onBack() } });
+  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } });
+  const header = h("header", { class: "conv-header" }, back, title, sessionSlot);
+
+  let chat = null;
+  let generation = 0; // answers for an earlier open() are ignored
+  let cursor = null;
+  let loadingOlder = false;
+  let running = false;
+  let activeTurn = null;
+  let online = true;
+  let localCount = 0;
+
+  const timeline = createTimeline({ onNearTop: () => loadOlder() });
+  const composer = createComposer({
+    onSend: (text) => send("message", text),
+    onSteer: (text) => send("steer", text),
+    onStop: () => stop(),
+  });
+  const dock = createApprovalDock({
+    outbox, announce, timeline,
+    isOnline: () => online,
+    focusComposer: () => composer.focus(),
+  });
+  const live = createLiveApplier(timeline, {
+    onTurn: (isRunning, turnId) => {
+      setRunning(isRunning, turnId);
+      if (!isRunning) refresh();
+    },
+    onUserItem: (text, itemId) => {
+      const mine = timeline.liveEntries().find((e) => e.data.local && !e.data.bound && e.data.text === text);
+      if (!mine) return false;
+      mine.data.bound = itemId;
+      return true;
+    },
+  });
+
+  const element = h("div", { class: "conversation", role: "main", "aria-label": "Conversation" },
+    header, timeline.element, dock.element, composer.element);
+
+  function setRunning(value, turnId) {
+    running = Boolean(value);
+    activeTurn = running ? turnId ?? activeTurn : null;
+    composer.setRunning(running);
+    element.classList.toggle("is-running", running);
+  }
+
+  /** Drop live rows the fresh page now holds: messages by text, whole finished turns. */
+  function reconcile(data) {
+    const texts = new Map();
+    for (const item of data.items ?? []) {
+      if (item.type !== "message" && !item.role) continue;
+      const key = `${item.role}\u0000${String(item.text ?? "").trim()}`;
+      texts.set(key, (texts.get(key) ?? 0) + 1);
+    }
+    const turns = new Map();
+    const drop = [];
+    for (const entry of timeline.liveEntries()) {
+      const d = entry.data;
+      if (!d.role) continue;
+      const text = d.role === "user" ? d.text : entry.row.text?.();
+      const key = `${d.role}\u0000${String(text ?? "").trim()}`;
+      const turn = d.turnId ?? "";
+      const stats = turns.get(turn) ?? { total: 0, matched: 0 };
+      stats.total += 1;
+      if (!d.queued && !d.sending && (texts.get(key) ?? 0) > 0) {
+        texts.set(key, texts.get(key) - 1);
+        stats.matched += 1;
+        drop.push(entry.key);
+      }
+      turns.set(turn, stats);
+    }
+    for (const key of drop) timeline.remove(key);
+    for (const entry of timeline.liveEntries()) {
+      const turn = entry.data.turnId;
+      const stats = turn ? turns.get(turn) : null;
+      const finished = !(running && turn === activeTurn);
+      if (stats && finished && stats.matched === stats.total) timeline.remove(entry.key);
+    }
+  }
+
+  function applyNewest(data, fresh) {
+    if (fresh) reconcile(data);
+    const overlapped = timeline.setNewest(pageRows(data, (id) => timeline.has(id) && timeline.get(id).source === "live"));
+    if (!overlapped || cursor === null || !fresh) cursor = data.nextCursor ?? null;
+    timeline.setStatus(data.items?.length || timeline.liveEntries().length ? "" : "No messages yet");
+  }
+
+  /** Fetch the newest page, run state and open approvals (open, turn end, resync). */
+  async function refresh() {
+    if (!chat) return;
+    const mine = generation;
+    const id = chat.id;
+    const first = timeline.historyEntries().length === 0;
+    const [page, state, approvals] = await Promise.allSettled([
+      api.get(`${chatPath(id, "history")}?limit=${PAGE_LIMIT}`),
+      api.get(chatPath(id, "run-state")),
+      api.get(`/v1/approvals?chatId=${encodeURIComponent(id)}`),
+    ]);
+    if (mine !== generation) return;
+    if (state.status === "fulfilled" && state.value) setRunning(state.value.isRunning, state.value.activeTurnId);
+    if (page.status === "fulfilled") {
+      if (first) cursor = null;
+      applyNewest(page.value, true);
+      if (first) timeline.scrollToBottom();
+      store.put("pages", id, page.value).catch(() => {});
+      if (first) fillViewport();
+    } else if (first) {
+      timeline.setStatus(`Could not load this chat: ${page.reason?.message ?? "request failed"}`);
+    }
+    if (approvals.status === "fulfilled") dock.replaceAll(approvals.value);
+  }
+
+  /** Older pages until the transcript can scroll (so scrolling up can load more). */
+  function fillViewport() {
+    if (cursor && timeline.needsMore()) loadOlder();
+  }
+
+  async function loadOlder() {
+    if (!chat || !cursor || loadingOlder) return;
+    loadingOlder = true;
+    const mine = generation;
+    try {
+      const data = await api.get(`${chatPath(chat.id, "history")}?limit=${PAGE_LIMIT}&cursor=${encodeURIComponent(cursor)}`);
+      if (mine !== generation) return;
+      timeline.prependOlder((data.items ?? []).slice().reverse());
+      cursor = data.nextCursor ?? null;
+    } catch (error) {
+      if (mine !== generation) return;
+      if (error?.status === 410) {
+        cursor = null;
+        timeline.reset();
+        await refresh();
+      } else {
+        announce(error?.message || "Could not load older messages");
+      }
+    } finally {
+      if (mine === generation) loadingOlder = false;
+    }
+    if (mine === generation) fillViewport();
+  }
+
+  function send(kind, text) {
+    if (!chat) return;
+    const id = chat.id;
+    const key = `local:${Date.now()}:${(localCount += 1)}`;
+    const queued = !online;
+    timeline.live(key, () => rows.userMessage({ text }), {
+      role: "user", text, local: true, sending: true, queued,
+      note: queued ? "Queued" : kind === "steer" ? "Steering…" : "Sending…",
+    });
+    timeline.scrollToBottom();
+    const tail = kind === "steer" ? "steer" : "messages";
+    outbox.send({ kind, chatId: id, path: chatPath(id, tail), body: { text, attachments: [] } }).then((data) => {
+      if (!timeline.has(key)) return;
+      timeline.live(key, null, { sending: false, queued: false, note: "" });
+      if (chat && chat.id === id && data?.turnId) setRunning(true, data.turnId);
+    }, (error) => {
+      if (!timeline.has(key)) return;
+      timeline.live(key, null, { sending: false, queued: false, failed: true,
+        note: `Not sent: ${error?.message || "request failed"}` });
+      if (chat && chat.id === id) composer.restore(text);
+    });
+  }
+
+  function stop() {
+    if (!chat) return;
+    const id = chat.id;
+    outbox.send({ kind: "stop", chatId: id, path: chatPath(id, "stop"), body: {} }).then((data) => {
+      if (chat && chat.id === id && data?.interrupted) setRunning(false);
+      announce(data?.interrupted ? "Stopped" : "Nothing was running");
+    }, (error) => announce(error?.message || "Could not stop"));
+  }
+
+  /** Messages still waiting in the outbox from an earlier visit show as queued. */
+  async function showQueued(id) {
+    let pending = [];
+    try {
+      pending = (await outbox.pending(id)) ?? [];
+    } catch {
+      return;
+    }
+    if (!chat || chat.id !== id) return;
+    for (const entry of pending) {
+      if (entry.kind !== "message" && entry.kind !== "steer") continue;
+      const text = entry.body?.text;
+      const key = `queued:${entry.body?.idempotencyKey ?? entry.id}`;
+      if (typeof text !== "string" || timeline.has(key)) continue;
+      timeline.live(key, () => rows.userMessage({ text }), { role: "user", text, local: true, queued: true, note: "Queued" });
+    }
+  }
+
+  stream.subscribe((frame) => {
+    if (!chat) return;
+    if (frame.event === "resync") {
+      live.resetSeq(frame.seq);
+      refresh();
+      return;
+    }
+    if (frame.chatId !== chat.id) return;
+    switch (frame.event) {
+      case "approval_required":
+        dock.add(frame.payload);
+        return;
+      case "approval_cleared":
+        dock.cleared(frame.payload?.ids);
+        return;
+      case "approval_auto_accepted":
+        dock.autoAccepted(frame.payload);
+        return;
+      case "thread_name_updated":
+        if (typeof frame.payload?.threadName === "string") title.textContent = frame.payload.threadName;
+        return;
+      default:
+        live.apply(frame);
+    }
+  });
+  if (typeof stream.onState === "function") {
+    if (typeof stream.state === "string") online = stream.state === "connected";
+    stream.onState((state) => {
+      online = state === "connected";
+    });
+  }
+  if (typeof outbox.onChange === "function") {
+    // A message queued in an earlier visit was delivered: it is no longer "queued".
+    outbox.onChange(() => {
+      if (!chat) return;
+      const waiting = new Set(outbox.pending(chat.id).map((e) => `queued:${e.body?.idempotencyKey ?? e.id}`));
+      for (const entry of timeline.liveEntries()) {
+        if (entry.key.startsWith("queued:") && entry.data.queued && !waiting.has(entry.key)) {
+          timeline.live(entry.key, null, { queued: false, note: "" });
+        }
+      }
+    });
+  }
+
+  return {
+    element,
+    /** Show `chat` (a ChatThread): cached page first, then the companion's. */
+    open(next) {
+      generation += 1;
+      chat = next;
+      cursor = null;
+      loadingOlder = false;
+      timeline.reset();
+      dock.setChat(next.id);
+      title.textContent = next.title || "Chat";
+      setRunning(Boolean(next.isRunning));
+      const mine = generation;
+      timeline.setStatus("Loading…");
+      Promise.resolve(store.get("pages", next.id)).then((cached) => {
+        if (mine !== generation || !cached || timeline.historyEntries().length) return;
+        applyNewest(cached, false);
+        timeline.scrollToBottom();
+      }, () => {});
+      refresh().catch(() => {});
+      showQueued(next.id);
+    },
+    close() {
+      generation += 1;
+      chat = null;
+      timeline.reset();
+      dock.setChat(null);
+    },
+  };
+}

@@ -1,0 +1,82 @@
+// A message body that grows while the agent streams. Finished Markdown blocks
+// are rendered once and frozen; only the last, unfinished block is re-rendered,
+// and at most once per animation frame (style.md practice 4), so a long answer
+// costs the same per delta as a short one.
+
+import { h, clear } from "../lib/dom.js";
+import { renderMarkdown, splitBlocks } from "../lib/markdown.js";
+
+/**
+ * @param {(fn: () => void) => void} schedule  run `fn` in the next animation frame
+ *   (the timeline batches every update of one frame and then keeps the view pinned)
+ * @returns {{element: HTMLElement, set(text: string): void, append(delta: string): void,
+ *   text(): string, finish(): void}}
+ */
+export function createStreamingText(schedule) {
+  const frozen = h("div", { class: "md-frozen" });
+  const tail = h("div", { class: "md-tail" });
+  const element = h("div", { class: "md" }, frozen, tail);
+  let text = "";
+  let frozenLen = 0;
+  let pending = false;
+  let finished = false;
+
+  function flush() {
+    pending = false;
+    const rest = text.slice(frozenLen);
+    const blocks = splitBlocks(rest);
+    let done = "";
+    let open = "";
+    for (const block of blocks) {
+      if (block.complete && !finished && open === "") done += block.raw;
+      else open += block.raw;
+    }
+    if (finished) {
+      done = rest;
+      open = "";
+    }
+    if (done) {
+      frozen.append(renderMarkdown(done));
+      frozenLen += done.length;
+    }
+    clear(tail);
+    if (open.trim()) tail.append(renderMarkdown(open));
+  }
+
+  function request() {
+    if (pending) return;
+    pending = true;
+    schedule(flush);
+  }
+
+  return {
+    element,
+    text: () => text,
+    /** Replace the whole text (e.g. the completed item's own text after a gap). */
+    set(next) {
+      const value = String(next ?? "");
+      if (value === text) return;
+      if (!value.startsWith(text.slice(0, frozenLen))) {
+        clear(frozen);
+        frozenLen = 0;
+      }
+      text = value;
+      request();
+    },
+    append(delta) {
+      if (!delta) return;
+      text += String(delta);
+      request();
+    },
+    /** No more text will come: render everything as final blocks. */
+    finish() {
+      finished = true;
+      request();
+    },
+  };
+}
+
+/** A message body that never changes (history). */
+export function staticText(text) {
+  return h("div", { class: "md" }, renderMarkdown(text));
+}
