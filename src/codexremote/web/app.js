@@ -1,0 +1,316 @@
+// The controller: the one owner of the page's state and the only caller of view
+// methods (style.md, web client 1). It opens storage, reads a pairing offer from
+// the address, owns the services (api, stream, outbox, store) and switches
+// between the screens: pairing, drawer, conversation, settings.
+
+import { clear, h } from "./lib/dom.js";
+import { createApi } from "./lib/api.js";
+import { createStream } from "./lib/stream.js";
+import { openStore } from "./lib/store.js";
+import { createOutbox } from "./lib/outbox.js";
+import { offerFromFragment } from "./lib/pairing.js";
+import { createDrawerModel } from "./lib/drawer-model.js";
+import { watchViewport } from "./lib/viewport.js";
+import { registerServiceWorker } from "./lib/sw-client.js";
+import { createConnectionPill } from "./views/connection-pill.js";
+import { createAppBar } from "./views/app-bar.js";
+import { createUpdateBanner } from "./views/update-banner.js";
+import { createDrawer } from "./views/drawer.js";
+import { createSettings } from "./views/settings.js";
+import { createConversation } from "./views/conversation.js";
+import { createPairingFlow } from "./pairing-flow.js";
+
+// Read and remove the offer before anything else runs: the nonce must not stay
+// in the address bar, the history or a screenshot (docs/pairing.md).
+const initialOffer = offerFromFragment(location.hash);
+if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
+
+const DRAWER_KEY = "last";
+const PAIRING_KEY = "pairing";
+
+const statusRegion = document.getElementById("status");
+const screen = document.getElementById("screen");
+const root = document.getElementById("app");
+let toastTimer = 0;
+
+/** Transient messages go through the one live region (style.md, web client 13). */
+function announce(text, tone = "info") {
+  clearTimeout(toastTimer);
+  statusRegion.textContent = "";
+  statusRegion.dataset.tone = tone;
+  // A fresh text node after clearing makes screen readers read a repeat too.
+  requestAnimationFrame(() => {
+    statusRegion.textContent = text;
+    statusRegion.classList.toggle("visible", Boolean(text));
+  });
+  toastTimer = setTimeout(() => statusRegion.classList.remove("visible"), 4000);
+}
+
+async function main() {
+  watchViewport(root);
+  const store = await openStore();
+  /** @type {{token: string, scheme: string, deviceId: string, deviceName: string, pairedAt: number} | null} */
+  let pairing = (await store.get("meta", PAIRING_KEY)) ?? null;
+  let screenName = "";
+  let openChat = null;
+  let unpairing = false;
+
+  const api = createApi({ getToken: () => pairing?.token ?? null, onUnauthorized: () => unpaired("This device is no longer paired with your computer. Pair it again.") });
+  const stream = createStream({ getToken: () => pairing?.token ?? null, onRevoked: () => unpaired("This device was unpaired on your computer. Pair it again to continue.") });
+  const outbox = await createOutbox({ api, store, stream });
+  const model = createDrawerModel();
+
+  const pill = createConnectionPill();
+  const chatPill = createConnectionPill(); // the conversation's header shows its own
+  stream.onState((state) => {
+    pill.set(state);
+    chatPill.set(state);
+    if (screenName === "drawer") drawerStatus();
+  });
+  const bar = createAppBar({ pill, onBack: () => history.back(), onSettings: () => showSettings() });
+  const banner = createUpdateBanner({ onReload: () => sw.reload() });
+  root.prepend(banner.element);
+
+  const drawer = createDrawer({
+    onOpenChat: (chat) => showChat(chat),
+    onNewChat: (project) => newChat(project),
+    onRefresh: () => refreshDrawer(),
+  });
+  const settings = createSettings({ onUnpair: () => unpair(), onRestart: () => restartCodex(), onReload: () => sw.reload() });
+  const conversation = createConversation({ api, stream, outbox, store, announce, onBack: () => history.back(), pill: chatPill.element });
+  const pairingFlow = createPairingFlow({
+    api,
+    announce,
+    onPaired: async (result) => {
+      pairing = { ...result, pairedAt: Date.now() };
+      await store.put("meta", PAIRING_KEY, pairing);
+      stream.start();
+      showDrawer({ replace: true });
+      refreshDrawer();
+    },
+    onCancel: () => (pairing ? showDrawer({ replace: true }) : null),
+  });
+
+  const sw = registerServiceWorker({
+    onUpdate: () => {
+      banner.show();
+      settings.showUpdate();
+    },
+  });
+
+  function mount(name, element, barView) {
+    screenName = name;
+    root.dataset.screen = name;
+    const inBar = root.querySelector(".appbar");
+    if (barView && !inBar) root.insertBefore(bar.element, screen);
+    if (!barView && inBar) inBar.remove();
+    if (barView) bar.show(barView);
+    clear(screen);
+    screen.append(element);
+  }
+
+  // ---- screens -------------------------------------------------------------
+
+  function showPairing(offer, message = "", tone = "info") {
+    if (openChat) conversation.close();
+    openChat = null;
+    mount("pairing", pairingFlow.element, null);
+    pairingFlow.start(offer, message, tone);
+  }
+
+  function showDrawer({ replace = false } = {}) {
+    if (openChat) conversation.close();
+    openChat = null;
+    mount("drawer", drawer.element, { title: "Chats", canGoBack: false });
+    if (replace) history.replaceState({ screen: "drawer" }, "");
+    drawerStatus();
+  }
+
+  function showChat(chat, { push = true } = {}) {
+    openChat = chat;
+    mount("chat", conversation.element, null); // the conversation has its own header
+    if (push) history.pushState({ screen: "chat", chatId: chat.id }, "");
+    const { running, needsApproval, searchTitle, ...thread } = chat;
+    conversation.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
+  }
+
+  function showSettings() {
+    if (openChat) conversation.close();
+    openChat = null;
+    mount("settings", settings.element, { title: "Settings", canGoBack: true, showSettings: false });
+    history.pushState({ screen: "settings" }, "");
+    settings.setDevice({ deviceName: pairing?.deviceName ?? "", origin: location.host });
+    loadHealth();
+  }
+
+  window.addEventListener("popstate", (event) => {
+    if (!pairing) return;
+    const state = event.state ?? {};
+    if (state.screen === "chat" && state.chatId) {
+      const chat = model.chat(state.chatId);
+      if (chat) return showChat(chat, { push: false });
+    }
+    if (state.screen === "settings") return showSettings();
+    showDrawer();
+  });
+
+  // ---- drawer ----------------------------------------------------------------
+
+  function drawerStatus() {
+    if (stream.state === "connected") drawer.setStatus("");
+    else if (model.hasData()) drawer.setStatus(stream.state === "offline" ? "Offline: showing saved chats." : "Reconnecting… showing saved chats.");
+  }
+
+  let paintFrame = 0;
+  function paintDrawer() {
+    if (paintFrame) return;
+    paintFrame = requestAnimationFrame(() => {
+      paintFrame = 0;
+      drawer.setData(model.view());
+    });
+  }
+
+  let saveTimer = 0;
+  function saveDrawerSoon() {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(() => store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {}), 1000);
+  }
+
+  let refreshing = null;
+  function refreshDrawer() {
+    if (!pairing) return Promise.resolve();
+    refreshing ??= (async () => {
+      drawer.setRefreshing(true);
+      try {
+        const [projects, chats] = await Promise.all([api.get("/v1/projects"), api.get("/v1/chats")]);
+        model.setSnapshot({ projects, chats });
+        paintDrawer();
+        saveDrawerSoon();
+        drawerStatus();
+      } catch (error) {
+        if (error.status !== 401) drawer.setStatus(error.message, "error");
+      } finally {
+        drawer.setRefreshing(false);
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  }
+
+  async function newChat(project) {
+    try {
+      const chat = await api.post("/v1/chats", { cwd: project.cwd });
+      await refreshDrawer();
+      showChat(model.chat(chat.id) ?? chat);
+    } catch (error) {
+      if (error.status !== 401) announce(error.message, "error");
+    }
+  }
+
+  let refreshTimer = 0;
+  stream.subscribe((frame) => {
+    if (frame.event === "resync") {
+      refreshDrawer();
+      return;
+    }
+    const outcome = model.apply(frame);
+    if (outcome === "changed") {
+      paintDrawer();
+      saveDrawerSoon();
+    } else if (outcome === "unknown") {
+      clearTimeout(refreshTimer); // a chat started elsewhere (desktop, CLI): fetch the list
+      refreshTimer = setTimeout(refreshDrawer, 500);
+    }
+  });
+  stream.onState((state) => {
+    if (state === "connected" && pairing) refreshDrawer();
+  });
+  setInterval(() => drawer.tick(), 60_000);
+
+  // ---- settings ---------------------------------------------------------------
+
+  async function loadHealth() {
+    try {
+      settings.setHealth(await api.get("/health"));
+    } catch (error) {
+      settings.setHealth(null, error.message);
+    }
+  }
+
+  async function restartCodex() {
+    settings.setRestarting(true);
+    try {
+      await api.post("/v1/app-server/restart", {});
+      settings.setRestarting(false, "Codex restarted.");
+    } catch (error) {
+      const note = error.status === 404 ? "This computer's Codex Remote cannot restart Codex yet: update it." : error.message;
+      settings.setRestarting(false, note);
+    }
+    loadHealth();
+  }
+
+  async function unpair() {
+    if (!pairing || unpairing) return;
+    unpairing = true;
+    settings.setUnpairing(true);
+    try {
+      await api.post("/v1/pairing/revoke", { deviceId: pairing.deviceId });
+    } catch (error) {
+      if (error.status !== 401) {
+        // Unreachable computer: forget anyway would leave a live token behind; say so.
+        settings.setUnpairing(false);
+        unpairing = false;
+        announce(`Could not unpair: ${error.message}`, "error");
+        return;
+      }
+    }
+    unpairing = false;
+    settings.setUnpairing(false);
+    await forget("This device is unpaired. Pair it again to use it.", "ok");
+  }
+
+  // ---- pairing state -----------------------------------------------------------
+
+  async function forget(message, tone) {
+    stream.stop();
+    pairing = null;
+    await Promise.allSettled([outbox.clear(), store.clearOrigin()]);
+    model.setSnapshot({ projects: [], chats: [] });
+    drawer.setData(model.view());
+    history.replaceState({ screen: "pairing" }, "");
+    showPairing(null, message, tone);
+  }
+
+  let forgetting = null;
+  function unpaired(message) {
+    if (!pairing || unpairing) return;
+    forgetting ??= forget(message, "error").finally(() => {
+      forgetting = null;
+    });
+  }
+
+  // ---- start -------------------------------------------------------------------
+
+  if (initialOffer) {
+    showPairing(initialOffer, pairing ? "This device is paired already; pairing again replaces it." : "");
+    return;
+  }
+  if (!pairing) {
+    showPairing(null);
+    return;
+  }
+  const cached = await store.get("drawer", DRAWER_KEY);
+  if (cached) {
+    model.setSnapshot(cached);
+    drawer.setData(model.view());
+  }
+  showDrawer({ replace: true });
+  stream.start();
+  refreshDrawer();
+}
+
+main().catch((error) => {
+  clear(screen);
+  screen.append(h("p", { class: "boot error", text: `Codex Remote could not start: ${error?.message ?? error}` }));
+  throw error;
+});

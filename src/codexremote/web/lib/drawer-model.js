@@ -1,0 +1,150 @@
+// What the drawer shows, kept apart from the DOM: the last list of projects and
+// chats from the companion, plus what live stream events changed since
+// (a turn started or ended, an approval opened or closed, a chat was renamed).
+// A chat that starts running or raises an approval becomes the newest, so it
+// moves to the top of its project and its project to the top of the drawer.
+
+/**
+ * @returns {{
+ *   setSnapshot: (data: {projects: any[], chats: any[]}) => void,
+ *   apply: (frame: {event: string, chatId: string, payload: any, timestamp: number}) => "changed" | "unknown" | null,
+ *   view: () => {projects: any[], chats: any[]},
+ *   chat: (id: string) => any,
+ *   hasData: () => boolean,
+ * }}
+ */
+export function createDrawerModel() {
+  let projects = [];
+  /** @type {Map<string, any>} */
+  let chats = new Map();
+  /** chat id -> {approvals: Set<string>, unknown: number} */
+  let approvals = new Map();
+  let loaded = false;
+
+  function approvalState(chatId) {
+    let state = approvals.get(chatId);
+    if (!state) {
+      state = { ids: new Set(), unknown: 0 };
+      approvals.set(chatId, state);
+    }
+    return state;
+  }
+
+  function touch(chat, timestamp) {
+    const seconds = Math.floor((timestamp || Date.now()) / 1000);
+    if (seconds > chat.updatedAt) chat.updatedAt = seconds;
+    const project = projects.find((p) => p.id === chat.projectId);
+    if (project && seconds > (project.lastUpdatedAt ?? 0)) project.lastUpdatedAt = seconds;
+  }
+
+  function refreshNeeds(chat) {
+    const state = approvals.get(chat.id);
+    chat.needsApproval = Boolean(state && (state.ids.size > 0 || state.unknown > 0));
+  }
+
+  return {
+    setSnapshot(data) {
+      loaded = true;
+      projects = data.projects.map((p) => ({ ...p }));
+      const next = new Map();
+      const nextApprovals = new Map();
+      for (const raw of data.chats) {
+        const chat = { ...raw, running: Boolean(raw.isRunning ?? raw.running), searchTitle: undefined };
+        const count = Number.isInteger(raw.pendingApprovals) ? raw.pendingApprovals : raw.needsApproval ? 1 : 0;
+        const known = approvals.get(chat.id);
+        // The stream re-sends every open approval on connect: ids it told us about
+        // stand for part of the count; the rest are known only by number.
+        const ids = count > 0 && known ? new Set([...known.ids].slice(0, count)) : new Set();
+        nextApprovals.set(chat.id, { ids, unknown: Math.max(0, count - ids.size) });
+        next.set(chat.id, chat);
+      }
+      chats = next;
+      approvals = nextApprovals;
+      for (const chat of chats.values()) refreshNeeds(chat);
+    },
+
+    apply(frame) {
+      const chat = frame.chatId ? chats.get(frame.chatId) : undefined;
+      const payload = frame.payload ?? {};
+      switch (frame.event) {
+        case "turn_started": {
+          if (!chat) return "unknown";
+          chat.running = true;
+          touch(chat, frame.timestamp);
+          return "changed";
+        }
+        case "turn_completed": {
+          if (!chat) return "unknown";
+          chat.running = false;
+          approvals.delete(chat.id); // approvals close with their turn
+          refreshNeeds(chat);
+          touch(chat, frame.timestamp);
+          return "changed";
+        }
+        case "approval_required": {
+          const chatId = frame.chatId || payload.chatId;
+          const target = chats.get(chatId);
+          if (!target) return "unknown";
+          const state = approvalState(chatId);
+          if (typeof payload.id === "string" && !state.ids.has(payload.id)) {
+            state.ids.add(payload.id);
+            if (state.unknown > 0) state.unknown -= 1; // most likely one we only counted
+            touch(target, payload.createdAt || frame.timestamp);
+          }
+          refreshNeeds(target);
+          return "changed";
+        }
+        case "approval_cleared": {
+          if (!chat) return null;
+          const state = approvalState(chat.id);
+          for (const id of Array.isArray(payload.ids) ? payload.ids : []) {
+            if (state.ids.has(id)) state.ids.delete(id);
+            else if (state.unknown > 0) state.unknown -= 1;
+          }
+          refreshNeeds(chat);
+          return "changed";
+        }
+        case "thread_name_updated": {
+          const name = payload.threadName ?? payload.name;
+          if (!chat || typeof name !== "string" || !name.trim()) return null;
+          chat.title = name.trim();
+          chat.searchTitle = undefined;
+          return "changed";
+        }
+        case "agent_restarted": {
+          for (const c of chats.values()) {
+            c.running = false;
+            approvals.delete(c.id);
+            refreshNeeds(c);
+          }
+          return "changed";
+        }
+        default:
+          return null;
+      }
+    },
+
+    /** Projects newest first; chats as objects the drawer view sorts within each project. */
+    view() {
+      const list = [...chats.values()];
+      for (const chat of list) chat.searchTitle ??= String(chat.title).toLowerCase();
+      const sorted = [...projects].sort((a, b) => (b.lastUpdatedAt ?? 0) - (a.lastUpdatedAt ?? 0));
+      return { projects: sorted, chats: list };
+    },
+
+    chat: (id) => chats.get(id),
+    hasData: () => loaded,
+
+    /** A plain copy to keep in IndexedDB (live flags included; they are refreshed on load). */
+    snapshot() {
+      return {
+        projects,
+        chats: [...chats.values()].map(({ searchTitle, needsApproval, running, ...chat }) => ({
+          ...chat,
+          isRunning: running,
+          pendingApprovals: approvals.get(chat.id) ? approvals.get(chat.id).ids.size + approvals.get(chat.id).unknown : 0,
+        })),
+      };
+    },
+  };
+}
