@@ -67,7 +67,7 @@ def main() -> int:
     for size in SIZES:
         target = OUT / f"icon-{size}.png"
         target.write_bytes(png(size))
-        print(f"{target.relative_to(OUT.parent.parent.parent.parent)}: {target.stat().st_size} bytes")
+        print(f"{target.name}: {target.stat().st_size} bytes")
     return 0
 
 
