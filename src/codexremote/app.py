@@ -40,6 +40,7 @@ from codexremote.desktop import DesktopSync, choose_bridge
 from codexremote.events.bus import EventBus
 from codexremote.history.live import LiveActivities
 from codexremote.history.timeline import HistoryService
+from codexremote.idempotency import IdempotencyKeys
 from codexremote.ids import project_id_for_cwd
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
@@ -77,6 +78,7 @@ class Services:
     approvals: ApprovalService
     history: HistoryService
     desktop: DesktopSync
+    idempotency: IdempotencyKeys = field(default_factory=IdempotencyKeys)
     pairing: PairingServices | None = None
     shell: ShellAssets | None = None  # the web client's files; loaded by create_app
     advertised_host: str = "127.0.0.1"
@@ -274,6 +276,7 @@ def create_app(services: Services) -> FastAPI:
         closing: set[asyncio.Task[int]] = set()
 
         def on_revoked(device_id: str) -> None:
+            services.idempotency.forget_device(device_id)
             task = loop.create_task(services.hub.close_device(device_id))
             closing.add(task)
             task.add_done_callback(closing.discard)
@@ -304,8 +307,11 @@ def create_app(services: Services) -> FastAPI:
     install_error_handlers(app)
     require_device = device_dependency(services.verify_token_async, services.token_limiter)
     app.include_router(health_router(services))
-    app.include_router(chats_router(services.chats, require_device))
-    app.include_router(approvals_router(services.approvals, services.chats, require_device))
+    keys = services.idempotency
+    app.include_router(
+        chats_router(services.chats, require_device, keys, services.approvals.open_counts)
+    )
+    app.include_router(approvals_router(services.approvals, services.chats, require_device, keys))
     app.include_router(pairing_router(services, require_device))
     app.include_router(
         history_router(services.history, services.chats, services.approvals, require_device)

@@ -1,15 +1,18 @@
-"""Small helpers shared by route modules: the data envelope and tolerant JSON bodies."""
+"""Small helpers shared by route modules: the data envelope, tolerant JSON bodies,
+idempotency keys of action bodies."""
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Awaitable, Callable
 from typing import Any, Generic, TypeVar
 
 from fastapi import Request
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from codexremote.errors import BadRequest, NotFound
+from codexremote.idempotency import IdempotencyKeys, checked_key
 
 T = TypeVar("T")
 PROJECT_ID_PATTERN = re.compile(r"^[0-9a-f]{12}$")
@@ -44,3 +47,41 @@ def checked_project_id(project_id: str) -> str:
     if not PROJECT_ID_PATTERN.match(project_id):
         raise NotFound("Project not found")
     return project_id
+
+
+class IdempotentBody(BaseModel):
+    """The additive ``idempotencyKey`` of action bodies (docs/web-client.md)."""
+
+    idempotencyKey: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,128}$",
+        description="Per device: a repeat with the same key gets the first answer "
+        "(same status and body) and the action is not done twice.",
+    )
+
+
+class MessageBody(IdempotentBody):
+    text: str | None = None
+    attachments: list[dict[str, Any]] | None = None
+
+
+class DecisionBody(IdempotentBody):
+    decision: str
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """``openapi_extra`` for a route that reads its body itself (tolerant parsing)."""
+    schema = model.model_json_schema()
+    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
+
+
+async def idempotent(
+    keys: IdempotencyKeys,
+    request: Request,
+    body: dict[str, Any],
+    action: Callable[[], Awaitable[T]],
+) -> T:
+    """Run a route's action under the body's ``idempotencyKey`` for this device."""
+    key = checked_key(body.get("idempotencyKey"))
+    device = getattr(request.state, "device_id", "") or ""
+    return await keys.run(device, key, f"{request.method} {request.url.path}", action)
