@@ -289,6 +289,13 @@ async function main() {
     });
   }
 
+  // A pairing link opened while the page is already open changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const offer = offerFromFragment(location.hash);
+    history.replaceState(history.state, "", location.pathname + location.search);
+    if (offer) showPairing(offer, pairing ? "This device is paired already; pairing again replaces it." : "");
+  });
+
   // ---- start -------------------------------------------------------------------
 
   if (initialOffer) {
