@@ -5,6 +5,7 @@
 // text; the conversation decides when it goes away.
 
 import { h } from "../lib/dom.js";
+import { displayCommand } from "./timeline-items.js";
 
 const LABELS = {
   approve: "Approve",
@@ -31,11 +32,17 @@ export function decisionsOf(approval) {
     || (d === "allow_always" && approval.supportsAlwaysAllow));
 }
 
+/** Commands and file lists are shown as fields; the summary would repeat them. */
+function structured(approval) {
+  const d = approval.details ?? {};
+  return Boolean(d.command) || (Array.isArray(d.files) && d.files.length > 0);
+}
+
 function detailRows(approval) {
   const d = approval.details ?? {};
   const out = [];
   if (d.command) {
-    const cmd = Array.isArray(d.command) ? d.command.join(" ") : String(d.command);
+    const cmd = displayCommand(d.command);
     out.push(h("div", { class: "approval-field" }, h("span", { class: "label", text: "Command" }),
       h("code", { class: "approval-command", text: cmd })));
   }
@@ -55,7 +62,7 @@ function detailRows(approval) {
     out.push(h("div", { class: "approval-field" }, h("span", { class: "label", text: "MCP" }),
       h("span", { text: d.tool ? `${server} · ${d.toolTitle || d.tool}` : String(server) })));
   }
-  if (d.reason && !String(approval.summary ?? "").includes(String(d.reason))) {
+  if (d.reason && (structured(approval) || !String(approval.summary ?? "").includes(String(d.reason)))) {
     out.push(h("p", { class: "approval-reason", text: String(d.reason) }));
   }
   return out;
@@ -87,7 +94,7 @@ export function createApprovalCard(approval, { onDecide, onDismiss }) {
   h("header", { class: "approval-head" },
     h("h2", { id: titleId, class: "approval-title", text: approval.title || "Approval" }),
     risk ? h("span", { class: "approval-risk", text: `Risk ${risk}` }) : null),
-  h("p", { class: "approval-summary", text: approval.summary ?? "" }),
+  structured(approval) ? null : h("p", { class: "approval-summary", text: approval.summary ?? "" }),
   ...detailRows(approval),
   statusLine,
   h("div", { class: "approval-actions" }, ...buttons, dismiss));

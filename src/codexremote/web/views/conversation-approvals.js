@@ -15,7 +15,9 @@ const FINAL_STATUSES = new Set([404, 409, 410]);
  *          isOnline: () => boolean, focusComposer: () => void}} deps
  */
 export function createApprovalDock({ outbox, announce, timeline, isOnline, focusComposer }) {
-  const element = h("section", { class: "approval-dock", "aria-label": "Approvals", hidden: true });
+  const element = h("section", {
+    class: "approval-dock", "aria-label": "Approvals", "aria-live": "polite", "aria-relevant": "additions", hidden: true,
+  });
   /** @type {Map<string, {card: any, decided: string|null, cleared: boolean}>} */
   const open = new Map();
   let chatId = null;
@@ -51,7 +53,7 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
     }).then(() => {
       slot.decided = decision;
       slot.card.setOutcome(decision);
-      announce(OUTCOMES[decision] ?? "Answered");
+      announce(OUTCOMES[decision] ?? "Answered", "ok");
       if (slot.cleared) drop(id, OUTCOMES[decision]);
     }, (error) => {
       const status = error?.status ?? 0;
@@ -61,7 +63,7 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
         return;
       }
       slot.card.setError(message, FINAL_STATUSES.has(status));
-      announce(message);
+      announce(message, "error");
     });
   }
 
@@ -75,7 +77,6 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
     open.set(approval.id, { card, decided: null, cleared: false });
     element.append(card.element);
     sync();
-    announce(`Needs you: ${approval.title || "approval"}`);
   }
 
   /** `approval_cleared`: ids empty or missing means every approval of the chat. */

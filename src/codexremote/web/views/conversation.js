@@ -13,6 +13,7 @@ import { createComposer } from "./composer.js";
 import * as rows from "./timeline-items.js";
 
 const PAGE_LIMIT = 50;
+const SETTLE_RETRY_MS = 2500; // the companion re-looks for a missing rollout after 2 s
 
 function chatPath(chatId, tail) {
   return `/v1/chats/${encodeURIComponent(chatId)}/${tail}`;
@@ -32,14 +33,15 @@ function pageRows(data, skip) {
 
 /**
  * @param {{api: any, stream: any, outbox: any, store: any,
- *          announce: (text: string) => void, onBack: () => void}} services
+ *          announce: (text: string, tone?: string) => void, onBack: () => void,
+ *          pill?: HTMLElement}} services  `pill`: the connection pill, shown in the header
  */
-export function createConversation({ api, stream, outbox, store, announce, onBack }) {
+export function createConversation({ api, stream, outbox, store, announce, onBack, pill }) {
   const title = h("h1", { class: "conv-title", text: "" });
   const back = h("button", { type: "button", class: "conv-back", "aria-label": "Back to chats", text: "‹",
     on: { click: () => onBack() } });
   const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } });
-  const header = h("header", { class: "conv-header" }, back, title, sessionSlot);
+  const header = h("header", { class: "conv-header" }, back, title, pill ?? null, sessionSlot);
 
   let chat = null;
   let generation = 0; // answers for an earlier open() are ignored
@@ -64,9 +66,10 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   const live = createLiveApplier(timeline, {
     onTurn: (isRunning, turnId) => {
       setRunning(isRunning, turnId);
-      if (!isRunning) refresh();
+      if (!isRunning) refresh().then(() => settleLater(turnId), () => {});
     },
     onUserItem: (text, itemId) => {
+      if (timeline.liveEntries().some((e) => e.data.bound === itemId)) return true;
       const mine = timeline.liveEntries().find((e) => e.data.local && !e.data.bound && e.data.text === text);
       if (!mine) return false;
       mine.data.bound = itemId;
@@ -74,7 +77,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     },
   });
 
-  const element = h("div", { class: "conversation", role: "main", "aria-label": "Conversation" },
+  const element = h("section", { class: "conversation", "aria-label": "Conversation" },
     header, timeline.element, dock.element, composer.element);
 
   function setRunning(value, turnId) {
@@ -86,9 +89,11 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
 
   /** Drop live rows the fresh page now holds: messages by text, whole finished turns. */
   function reconcile(data) {
+    // Only rows the page adds can cover a live row: an older "yes" never hides a new one.
+    const known = new Set(timeline.historyEntries().map((e) => e.key));
     const texts = new Map();
     for (const item of data.items ?? []) {
-      if (item.type !== "message" && !item.role) continue;
+      if ((item.type !== "message" && !item.role) || known.has(item.id)) continue;
       const key = `${item.role}\u0000${String(item.text ?? "").trim()}`;
       texts.set(key, (texts.get(key) ?? 0) + 1);
     }
@@ -102,7 +107,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       const turn = d.turnId ?? "";
       const stats = turns.get(turn) ?? { total: 0, matched: 0 };
       stats.total += 1;
-      if (!d.queued && !d.sending && (texts.get(key) ?? 0) > 0) {
+      if (!d.queued && (texts.get(key) ?? 0) > 0) {
         texts.set(key, texts.get(key) - 1);
         stats.matched += 1;
         drop.push(entry.key);
@@ -150,6 +155,18 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     if (approvals.status === "fulfilled") dock.replaceAll(approvals.value);
   }
 
+  /** The rollout may lag the stream: if the turn's messages are not in the page yet,
+   * ask once more a little later (the live rows stay until then, so nothing is lost). */
+  function settleLater(turnId) {
+    const mine = generation;
+    const pending = () => timeline.liveEntries().some((e) => e.data.role && e.data.turnId === turnId);
+    if (turnId && pending()) {
+      setTimeout(() => {
+        if (mine === generation && pending()) refresh().catch(() => {});
+      }, SETTLE_RETRY_MS);
+    }
+  }
+
   /** Older pages until the transcript can scroll (so scrolling up can load more). */
   function fillViewport() {
     if (cursor && timeline.needsMore()) loadOlder();
@@ -171,7 +188,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
         timeline.reset();
         await refresh();
       } else {
-        announce(error?.message || "Could not load older messages");
+        announce(error?.message || "Could not load older messages", "error");
       }
     } finally {
       if (mine === generation) loadingOlder = false;
@@ -208,7 +225,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     outbox.send({ kind: "stop", chatId: id, path: chatPath(id, "stop"), body: {} }).then((data) => {
       if (chat && chat.id === id && data?.interrupted) setRunning(false);
       announce(data?.interrupted ? "Stopped" : "Nothing was running");
-    }, (error) => announce(error?.message || "Could not stop"));
+    }, (error) => announce(error?.message || "Could not stop", "error"));
   }
 
   /** Messages still waiting in the outbox from an earlier visit show as queued. */

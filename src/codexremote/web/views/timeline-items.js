@@ -46,7 +46,7 @@ function counts(additions, deletions) {
 export function userMessage(data) {
   const body = h("div", { class: "bubble-text", text: data.text ?? "" });
   const note = h("div", { class: "bubble-note" });
-  const element = h("article", { class: "row row-user", "aria-label": "You" }, body, note);
+  const element = h("article", { class: "tl-row tl-user", "aria-label": "You" }, body, note);
   function update(next) {
     if (next.text !== undefined) body.textContent = next.text;
     note.textContent = next.note || "";
@@ -64,7 +64,7 @@ export function assistantMessage(data, schedule) {
   const text = live ? createStreamingText(schedule) : null;
   const body = live ? text.element : staticText(data.text ?? "");
   const worked = h("div", { class: "worked", role: "separator" });
-  const element = h("article", { class: "row row-assistant", "aria-label": "Codex" }, worked, body);
+  const element = h("article", { class: "tl-row tl-assistant", "aria-label": "Codex" }, worked, body);
   function update(next) {
     const phase = next.phase ?? data.phase;
     element.classList.toggle("is-commentary", phase === "commentary");
@@ -88,7 +88,7 @@ export function assistantMessage(data, schedule) {
 export function reasoning(data, schedule) {
   const label = h("summary", { text: "Thinking…" });
   const text = createStreamingText(schedule);
-  const element = h("details", { class: "row row-reasoning" }, label, text.element);
+  const element = h("details", { class: "tl-row tl-reasoning" }, label, text.element);
   function update(next) {
     if (next.delta) text.append(next.delta);
     if (typeof next.fullText === "string" && next.fullText) text.set(next.fullText);
@@ -108,7 +108,7 @@ export function command(data) {
   const state = h("span", { class: "activity-state" });
   const output = h("pre", { class: "activity-output", tabIndex: 0 });
   const summary = h("summary", {}, title, " ", line, " ", state);
-  const element = h("details", { class: "row row-activity row-command" }, summary, output);
+  const element = h("details", { class: "tl-row tl-activity tl-command" }, summary, output);
   let outputText = "";
   function setOutput(value) {
     outputText = value.length > OUTPUT_CAP ? value.slice(value.length - OUTPUT_CAP) : value;
@@ -134,7 +134,7 @@ export function command(data) {
 
 /** A file edit: path and +/- counts (one row per file). */
 export function fileEdit(data) {
-  const element = h("div", { class: "row row-activity row-file" });
+  const element = h("div", { class: "tl-row tl-activity tl-file" });
   function update(next) {
     clear(element);
     const files = next.files ?? [];
@@ -156,7 +156,7 @@ export function note(data) {
   const state = h("span", { class: "activity-state" });
   const extra = h("pre", { class: "activity-output", tabIndex: 0 });
   const summary = h("summary", {}, title, " ", detail, " ", state);
-  const element = h("details", { class: `row row-activity row-${data.variant || "note"}` }, summary, extra);
+  const element = h("details", { class: `tl-row tl-activity tl-${data.variant || "note"}` }, summary, extra);
   function update(next) {
     if (next.title) title.textContent = next.title;
     if (next.detail !== undefined) detail.textContent = next.detail || "";
@@ -171,7 +171,7 @@ export function note(data) {
 
 /** "Worked for N s" divider after a live turn, or an error line. */
 export function divider(data) {
-  const element = h("div", { class: `row row-divider ${data.error ? "is-error" : ""}`, role: data.error ? "alert" : "separator" });
+  const element = h("div", { class: `tl-row tl-divider ${data.error ? "is-error" : ""}`, role: data.error ? "alert" : "separator" });
   function update(next) {
     element.textContent = next.text || "";
   }

@@ -98,6 +98,7 @@ export function createTimeline({ onNearTop }) {
       if (!entry || JSON.stringify(entry.data) !== JSON.stringify(item)) {
         if (entry) entry.row.element.remove();
         entry = { key: item.id, source: "history", row: fromHistory(item, schedule), data: item };
+        entry.row.element.dataset.key = item.id;
       }
       reordered.set(item.id, entry);
       list.insertBefore(entry.row.element, anchor);
@@ -119,6 +120,7 @@ export function createTimeline({ onNearTop }) {
     const added = [];
     for (const item of fresh) {
       const entry = { key: item.id, source: "history", row: fromHistory(item, schedule), data: item };
+      entry.row.element.dataset.key = item.id;
       fragment.append(entry.row.element);
       added.push(entry);
     }
@@ -138,8 +140,10 @@ export function createTimeline({ onNearTop }) {
     let entry = entries.get(key);
     if (!entry) {
       entry = { key, source: "live", row: build(schedule), data: {} };
+      entry.row.element.dataset.key = key;
       entries.set(key, entry);
       list.append(entry.row.element);
+      setStatus("");
     }
     if (patch) {
       Object.assign(entry.data, patch);

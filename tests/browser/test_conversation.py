@@ -1,0 +1,96 @@
+"""The conversation screen in Chromium against the real companion and app-server.
+
+Flows: a long history pages in from the top without moving what the reader
+sees; a sent message streams its answer in place, commentary apart from the
+final answer, and every item is shown exactly once, also after the newest page
+is fetched again and after a reload (cached page first, then the companion's).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.browser.companion import Companion
+from tests.browser.conversation_flows import (
+    TURN_TIMEOUT_MS,
+    Other,
+    open_chat,
+    screenshot,
+    send,
+    transcript,
+    wait_idle,
+)
+from tests.harness.model_scripts import HELLO_ANSWER, HELLO_COMMENTARY, long_answer_text
+
+HISTORY_TURNS = 30  # 60 items: more than one page of 50
+
+
+def test_conversation_long_history_loads_older_page_keeping_position(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    for i in range(HISTORY_TURNS):
+        other.send(chat["id"], f"long-answer {i + 1}")
+        other.wait_idle(chat["id"])
+    page = paired_page
+    open_chat(page, chat)
+    log = transcript(page)
+    rows = log.locator("[data-key]")
+    expect(log.get_by_text(long_answer_text(HISTORY_TURNS), exact=True)).to_be_visible()
+    first_count = rows.count()
+    assert 50 <= first_count < 2 * HISTORY_TURNS, first_count
+    # Pinned to the bottom on open: the newest answer is in view.
+    at_bottom = page.evaluate(
+        "el => el.scrollHeight - el.scrollTop - el.clientHeight", log.element_handle()
+    )
+    assert at_bottom <= 48
+
+    anchor_key = rows.first.get_attribute("data-key")
+    anchor = log.locator(f'[data-key="{anchor_key}"]')
+    # Scroll to the very top: the older page loads above the reader.
+    top_before = page.evaluate(
+        """([el, row]) => { el.scrollTop = 0; el.dispatchEvent(new Event('scroll'));
+             return row.getBoundingClientRect().top; }""",
+        [log.element_handle(), anchor.element_handle()],
+    )
+    expect(rows).to_have_count(2 * HISTORY_TURNS)
+    top_after = anchor.evaluate("row => row.getBoundingClientRect().top")
+    assert abs(top_after - top_before) <= 1, (top_before, top_after)
+    # The oldest item is the first prompt, and nothing is duplicated.
+    keys = rows.evaluate_all("rows => rows.map(r => r.dataset.key)")
+    assert len(keys) == len(set(keys))
+    assert rows.first.inner_text().strip() == "long-answer 1"
+    screenshot(page, "conversation-long-history")
+
+
+def test_conversation_send_streams_answer_once(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    page = paired_page
+    open_chat(page, chat)
+    send(page, "hello there")
+    log = transcript(page)
+    final = log.locator("article.is-final", has_text=HELLO_ANSWER)
+    expect(final).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    commentary = log.locator("article.is-commentary", has_text=HELLO_COMMENTARY)
+    expect(commentary).to_have_count(1)
+    wait_idle(page)
+    # After the turn the newest page is fetched again: still exactly once each.
+    other.wait_idle(chat["id"])
+    expect(log.get_by_text("hello there", exact=True)).to_have_count(1)
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1)
+    expect(log.get_by_text(HELLO_COMMENTARY, exact=True)).to_have_count(1)
+
+    # A reload paints the cached page, then the companion's: still once each.
+    other.wait_history_has(chat["id"], HELLO_ANSWER)
+    page.reload()
+    open_chat(page, chat)
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1)
+    expect(log.get_by_text("hello there", exact=True)).to_have_count(1)
+    keys = log.locator("[data-key]").evaluate_all("rows => rows.map(r => r.dataset.key)")
+    assert len(keys) == len(set(keys))
