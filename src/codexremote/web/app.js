@@ -34,14 +34,15 @@ const root = document.getElementById("app");
 let toastTimer = 0;
 
 /** Transient messages go through the one live region (style.md, web client 13). */
-function announce(text, tone = "info") {
+/** `quiet`: for screen readers only, when the screen already shows the same thing. */
+function announce(text, tone = "info", { quiet = false } = {}) {
   clearTimeout(toastTimer);
   statusRegion.textContent = "";
   statusRegion.dataset.tone = tone;
   // A fresh text node after clearing makes screen readers read a repeat too.
   requestAnimationFrame(() => {
     statusRegion.textContent = text;
-    statusRegion.classList.toggle("visible", Boolean(text));
+    statusRegion.classList.toggle("visible", Boolean(text) && !quiet);
   });
   toastTimer = setTimeout(() => statusRegion.classList.remove("visible"), 4000);
 }

@@ -44,7 +44,7 @@ export function createPairingFlow({ api, announce, onPaired, onCancel }) {
     try {
       const code = await comparisonCode(current.nonce, current.pairingId, deviceName);
       view.showWaiting(code, deviceName);
-      announce(`Confirm code ${code} on your computer`);
+      announce(`Confirm code ${code} on your computer`, "info", { quiet: true });
       const result = await confirmPairing(api, { ...current, deviceName });
       offer = null;
       view.showPaired(deviceName);
