@@ -27,6 +27,7 @@ if (location.hash) history.replaceState(history.state, "", location.pathname + l
 
 const DRAWER_KEY = "last";
 const PAIRING_KEY = "pairing";
+const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
 
 const statusRegion = document.getElementById("status");
 const screen = document.getElementById("screen");
@@ -183,8 +184,9 @@ async function main() {
     refreshing ??= (async () => {
       drawer.setRefreshing(true);
       try {
+        const startedAt = Date.now();
         const [projects, chats] = await Promise.all([api.get("/v1/projects"), api.get("/v1/chats")]);
-        model.setSnapshot({ projects, chats });
+        model.setSnapshot({ projects, chats }, { startedAt });
         paintDrawer();
         saveDrawerSoon();
         drawerStatus();
@@ -215,12 +217,15 @@ async function main() {
       return;
     }
     const outcome = model.apply(frame);
+    const renamed = frame.event === "turn_started" && PLACEHOLDER_TITLES.has(String(model.chat(frame.chatId)?.title ?? "").toLowerCase());
+    if (outcome === "unknown" || renamed) {
+      // A chat started elsewhere (desktop, CLI), or a first message names the chat: fetch the list.
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(refreshDrawer, 500);
+    }
     if (outcome === "changed") {
       paintDrawer();
       saveDrawerSoon();
-    } else if (outcome === "unknown") {
-      clearTimeout(refreshTimer); // a chat started elsewhere (desktop, CLI): fetch the list
-      refreshTimer = setTimeout(refreshDrawer, 500);
     }
   });
   stream.onState((state) => {

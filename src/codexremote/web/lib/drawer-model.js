@@ -17,14 +17,14 @@ export function createDrawerModel() {
   let projects = [];
   /** @type {Map<string, any>} */
   let chats = new Map();
-  /** chat id -> {approvals: Set<string>, unknown: number} */
+  /** chat id -> {ids: Map<approval id, learned at ms>, unknown: number} */
   let approvals = new Map();
   let loaded = false;
 
   function approvalState(chatId) {
     let state = approvals.get(chatId);
     if (!state) {
-      state = { ids: new Set(), unknown: 0 };
+      state = { ids: new Map(), unknown: 0 }; // approval id -> when the stream told us
       approvals.set(chatId, state);
     }
     return state;
@@ -33,6 +33,7 @@ export function createDrawerModel() {
   function touch(chat, timestamp) {
     const seconds = Math.floor((timestamp || Date.now()) / 1000);
     if (seconds > chat.updatedAt) chat.updatedAt = seconds;
+    chat.touched = Math.max(chat.touched ?? 0, seconds);
     const project = projects.find((p) => p.id === chat.projectId);
     if (project && seconds > (project.lastUpdatedAt ?? 0)) project.lastUpdatedAt = seconds;
   }
@@ -43,24 +44,49 @@ export function createDrawerModel() {
   }
 
   return {
-    setSnapshot(data) {
+    /**
+     * The companion's list. `startedAt` (ms, when the request left) keeps what the
+     * stream said after that moment: the list may have been read before it.
+     */
+    setSnapshot(data, { startedAt = 0 } = {}) {
       loaded = true;
       projects = data.projects.map((p) => ({ ...p }));
       const next = new Map();
       const nextApprovals = new Map();
       for (const raw of data.chats) {
         const chat = { ...raw, running: Boolean(raw.isRunning ?? raw.running), searchTitle: undefined };
-        const count = Number.isInteger(raw.pendingApprovals) ? raw.pendingApprovals : raw.needsApproval ? 1 : 0;
+        const previous = chats.get(chat.id);
+        if (previous && previous.liveAt > startedAt) {
+          chat.running = previous.running;
+          chat.liveAt = previous.liveAt;
+        }
+        if (previous?.touched > chat.updatedAt) {
+          // The companion's list may lag what the stream showed (a turn started).
+          chat.updatedAt = previous.touched;
+          chat.touched = previous.touched;
+        }
+        const count = Number.isInteger(raw.pendingApprovals) ? raw.pendingApprovals : 0;
         const known = approvals.get(chat.id);
         // The stream re-sends every open approval on connect: ids it told us about
-        // stand for part of the count; the rest are known only by number.
-        const ids = count > 0 && known ? new Set([...known.ids].slice(0, count)) : new Set();
+        // stand for part of the count; the rest are known only by number. Ids
+        // learned after the request left stay whatever the list says.
+        const ids = new Map();
+        for (const [id, learnedAt] of known?.ids ?? []) {
+          if (learnedAt > startedAt || ids.size < count) ids.set(id, learnedAt);
+        }
         nextApprovals.set(chat.id, { ids, unknown: Math.max(0, count - ids.size) });
         next.set(chat.id, chat);
       }
       chats = next;
       approvals = nextApprovals;
-      for (const chat of chats.values()) refreshNeeds(chat);
+      const newest = new Map();
+      for (const chat of chats.values()) {
+        refreshNeeds(chat);
+        newest.set(chat.projectId, Math.max(newest.get(chat.projectId) ?? 0, chat.updatedAt));
+      }
+      for (const project of projects) {
+        project.lastUpdatedAt = Math.max(project.lastUpdatedAt ?? 0, newest.get(project.id) ?? 0);
+      }
     },
 
     apply(frame) {
@@ -70,12 +96,14 @@ export function createDrawerModel() {
         case "turn_started": {
           if (!chat) return "unknown";
           chat.running = true;
+          chat.liveAt = Date.now();
           touch(chat, frame.timestamp);
           return "changed";
         }
         case "turn_completed": {
           if (!chat) return "unknown";
           chat.running = false;
+          chat.liveAt = Date.now();
           approvals.delete(chat.id); // approvals close with their turn
           refreshNeeds(chat);
           touch(chat, frame.timestamp);
@@ -87,7 +115,7 @@ export function createDrawerModel() {
           if (!target) return "unknown";
           const state = approvalState(chatId);
           if (typeof payload.id === "string" && !state.ids.has(payload.id)) {
-            state.ids.add(payload.id);
+            state.ids.set(payload.id, Date.now());
             if (state.unknown > 0) state.unknown -= 1; // most likely one we only counted
             touch(target, payload.createdAt || frame.timestamp);
           }
@@ -139,7 +167,7 @@ export function createDrawerModel() {
     snapshot() {
       return {
         projects,
-        chats: [...chats.values()].map(({ searchTitle, needsApproval, running, ...chat }) => ({
+        chats: [...chats.values()].map(({ searchTitle, needsApproval, running, liveAt, touched, ...chat }) => ({
           ...chat,
           isRunning: running,
           pendingApprovals: approvals.get(chat.id) ? approvals.get(chat.id).ids.size + approvals.get(chat.id).unknown : 0,
