@@ -10,6 +10,12 @@ import * as rows from "./timeline-items.js";
 
 const FINAL_STATUSES = new Set([404, 409, 410]);
 
+function shortSummary(approval) {
+  const command = approval.details?.command;
+  if (command) return rows.displayCommand(command);
+  return String(approval.summary || approval.title || "").split("\n")[0];
+}
+
 /**
  * @param {{outbox: any, announce: (text: string) => void, timeline: any,
  *          isOnline: () => boolean, focusComposer: () => void}} deps
@@ -26,8 +32,16 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
     element.hidden = open.size === 0;
   }
 
+  /** The outcome joins the row of the item it was about (the command, the edit), else its own row. */
   function note(approval, text) {
-    timeline.live(`approval:${approval.id}`, () => rows.divider({}), { text: `${text}: ${approval.summary || approval.title}` });
+    const target = typeof approval.itemId === "string" ? timeline.get(approval.itemId) : null;
+    if (target) {
+      const host = target.row.element.querySelector("summary") ?? target.row.element;
+      host.querySelector(".tl-approval")?.remove();
+      host.append(h("span", { class: "tl-approval", text }));
+      return;
+    }
+    timeline.live(`approval:${approval.id}`, () => rows.divider({}), { text: `${text}: ${shortSummary(approval)}` });
   }
 
   function drop(id, text) {
@@ -107,7 +121,7 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
       drop(payload.id, "");
       const scope = payload.matchedAllow?.scope === "always" ? "always allowed" : "allowed for this chat";
       timeline.live(`auto:${payload.id}`, () => rows.divider({}), {
-        text: `Auto-approved (${scope}): ${payload.summary || payload.title || ""}`,
+        text: `Auto-approved (${scope}): ${shortSummary(payload)}`,
       });
     }
   }

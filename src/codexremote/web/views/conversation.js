@@ -20,12 +20,20 @@ function chatPath(chatId, tail) {
 }
 
 /** Page items (newest first) + live command cards → rows oldest first. */
-function pageRows(data, skip) {
+function pageRows(data) {
   const items = (data.items ?? []).slice().reverse();
   for (const card of data.liveActivities ?? []) {
-    if (skip(card.id) || items.some((i) => i.id === card.id)) continue;
+    if (items.some((i) => i.id === card.id)) continue;
+    // After everything older; within the same second, before the answer that followed it.
+    const t = card.createdAt ?? 0;
     let at = items.length;
-    while (at > 0 && (items[at - 1].createdAt ?? 0) > (card.createdAt ?? 0)) at -= 1;
+    while (at > 0) {
+      const prev = items[at - 1];
+      const later = (prev.createdAt ?? 0) > t;
+      const sameSecondAnswer = (prev.createdAt ?? 0) === t && prev.role === "assistant";
+      if (!later && !sameSecondAnswer) break;
+      at -= 1;
+    }
     items.splice(at, 0, { ...card, type: "activity" });
   }
   return items;
@@ -115,17 +123,18 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       turns.set(turn, stats);
     }
     for (const key of drop) timeline.remove(key);
+    const adopt = new Set([...(data.items ?? []), ...(data.liveActivities ?? [])].map((i) => i.id));
     for (const entry of timeline.liveEntries()) {
       const turn = entry.data.turnId;
       const stats = turn ? turns.get(turn) : null;
       const finished = !(running && turn === activeTurn);
-      if (stats && finished && stats.matched === stats.total) timeline.remove(entry.key);
+      if (stats && finished && stats.matched === stats.total && !adopt.has(entry.key)) timeline.remove(entry.key);
     }
   }
 
   function applyNewest(data, fresh) {
     if (fresh) reconcile(data);
-    const overlapped = timeline.setNewest(pageRows(data, (id) => timeline.has(id) && timeline.get(id).source === "live"));
+    const overlapped = timeline.setNewest(pageRows(data));
     if (!overlapped || cursor === null || !fresh) cursor = data.nextCursor ?? null;
     timeline.setStatus(data.items?.length || timeline.liveEntries().length ? "" : "No messages yet");
   }

@@ -68,8 +68,11 @@ export function createTimeline({ onNearTop }) {
     }
   }
 
-  function firstLiveNode() {
-    for (const entry of entries.values()) if (entry.source === "live") return entry.row.element;
+  /** The first live row that stays live (rows in `except` move into history). */
+  function firstLiveNode(except = new Set()) {
+    for (const entry of entries.values()) {
+      if (entry.source === "live" && !except.has(entry.key)) return entry.row.element;
+    }
     return null;
   }
 
@@ -78,7 +81,18 @@ export function createTimeline({ onNearTop }) {
    * that come before the first row we already know from `items`.
    * @returns {boolean} whether the new items overlapped what was shown
    */
-  function setNewest(items) {
+  function setNewest(pageItems) {
+    // A live row moves into history only if every live row before it does too (else the
+    // page lags the stream, e.g. holds the command card but not yet the message before it).
+    const offered = new Set(pageItems.map((item) => item.id));
+    const held = new Set();
+    let blocked = false;
+    for (const e of entries.values()) {
+      if (e.source !== "live") continue;
+      if (!offered.has(e.key)) blocked = true;
+      else if (blocked) held.add(e.key);
+    }
+    const items = held.size ? pageItems.filter((item) => !held.has(item.id)) : pageItems;
     const incoming = new Set(items.map((item) => item.id));
     const known = [...entries.values()].filter((e) => e.source === "history");
     const firstOverlap = known.findIndex((e) => incoming.has(e.key));
@@ -90,12 +104,16 @@ export function createTimeline({ onNearTop }) {
         entries.delete(e.key);
       }
     }
-    const anchor = firstLiveNode();
+    const anchor = firstLiveNode(incoming);
     const reordered = new Map();
     for (const e of keepBefore) reordered.set(e.key, e);
     for (const item of items) {
       let entry = entries.get(item.id);
-      if (!entry || JSON.stringify(entry.data) !== JSON.stringify(item)) {
+      if (entry && (entry.source === "live" || entry.adopted)) {
+        // The page now holds a row we built from the stream (a command): keep the richer
+        // live row (exit state, output) and move it into its place in history.
+        entry = { ...entry, source: "history", adopted: true };
+      } else if (!entry || JSON.stringify(entry.data) !== JSON.stringify(item)) {
         if (entry) entry.row.element.remove();
         entry = { key: item.id, source: "history", row: fromHistory(item, schedule), data: item };
         entry.row.element.dataset.key = item.id;
@@ -103,7 +121,7 @@ export function createTimeline({ onNearTop }) {
       reordered.set(item.id, entry);
       list.insertBefore(entry.row.element, anchor);
     }
-    for (const e of entries.values()) if (e.source === "live") reordered.set(e.key, e);
+    for (const e of entries.values()) if (e.source === "live" && !reordered.has(e.key)) reordered.set(e.key, e);
     entries.clear();
     for (const [k, v] of reordered) entries.set(k, v);
     settle(false);
