@@ -146,7 +146,7 @@ def test_drawer_5000_chats_paint_from_storage_and_search_fast(
     # The proxy's WebKit probe (not part of the shell) is not in the precache.
     guard.allow(r"resource error: <script> .*/__probe__\.js")
     page = paired_page
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     page.evaluate(SEED_JS, {"count": 5000, "projects": 50})
     proxy.cut()  # the saved drawer stays on screen instead of the companion's
     started = time.perf_counter()

@@ -153,7 +153,7 @@ def test_rel14_offline_message_survives_a_reload(
     other = Other(companion)
     chat = other.new_chat(git_repo)
     page = paired_page
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     open_chat(page, chat)
     proxy.cut()
     expect_state(page, re.compile("Reconnecting|Offline"))
@@ -179,7 +179,7 @@ def test_offline_launch_paints_saved_drawer_then_reconnects(
     page.get_by_role("button", name="Refresh").click()
     row = page.locator(f'[data-chat-id="{chat["id"]}"]')
     expect(row).to_be_visible()
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     poll(page, SAVED_DRAWER_HAS_JS, chat["id"])
     proxy.cut()
     page.reload()
