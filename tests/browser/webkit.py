@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import subprocess
 import time
@@ -25,7 +26,8 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.webkitgtk.service import Service
 
 WEBKIT_DRIVER = "/usr/bin/WebKitWebDriver"
-MINIBROWSER = "/usr/lib/x86_64-linux-gnu/webkit2gtk-4.1/MiniBrowser"
+# Debian ships MiniBrowser with libwebkit2gtk-4.1-0 under the multiarch directory.
+MINIBROWSER_GLOB = "/usr/lib/*/webkit2gtk-4.*/MiniBrowser"
 XVFB = "Xvfb"
 XVFB_START_TIMEOUT_S = 10.0
 FIND_TIMEOUT_S = 15.0
@@ -70,9 +72,16 @@ class Xvfb:
                 self.process.wait()
 
 
+def minibrowser() -> str:
+    found = sorted(glob.glob(MINIBROWSER_GLOB))
+    if not found:
+        raise RuntimeError(f"no MiniBrowser at {MINIBROWSER_GLOB}: run scripts/install --test")
+    return found[-1]
+
+
 def new_driver(display: str, log_path: Path) -> webdriver.WebKitGTK:
     options = webdriver.WebKitGTKOptions()
-    options.binary_location = MINIBROWSER
+    options.binary_location = minibrowser()
     options.add_argument("--automation")
     service = Service(
         executable_path=WEBKIT_DRIVER,
