@@ -104,4 +104,7 @@ def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
     """Save an artifact screenshot (tests/browser/artifacts); README ones also to docs/."""
     from tests.browser.conftest import readme_shot, shot
 
-    return readme_shot(page, name) if readme else shot(page, name)
+    if readme:  # without the shell's transient toast over the content
+        expect(page.locator("#status.visible")).to_have_count(0, timeout=10_000)
+        return readme_shot(page, name)
+    return shot(page, name)

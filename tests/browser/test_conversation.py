@@ -94,3 +94,36 @@ def test_conversation_send_streams_answer_once(
     expect(log.get_by_text("hello there", exact=True)).to_have_count(1)
     keys = log.locator("[data-key]").evaluate_all("rows => rows.map(r => r.dataset.key)")
     assert len(keys) == len(set(keys))
+
+
+def test_conversation_reader_scrolled_up_gets_pill_not_jump(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    for i in range(8):
+        other.send(chat["id"], f"long-answer {40 + i}")
+        other.wait_idle(chat["id"])
+    page = paired_page
+    open_chat(page, chat)
+    log = transcript(page)
+    expect(log.get_by_text(long_answer_text(47), exact=True)).to_be_visible()
+    # The reader scrolls up to read older text ...
+    reading = page.evaluate(
+        "el => { el.scrollTop = 40; el.dispatchEvent(new Event('scroll')); return el.scrollTop; }",
+        log.element_handle(),
+    )
+    pill = page.get_by_role("button", name="New messages")
+    expect(pill).to_be_hidden()
+    # ... while a turn from another client (the desktop) streams in: the view stays
+    # put and offers the pill. (Sending from this page scrolls to the bottom.)
+    other.send(chat["id"], "long-answer 300")
+    expect(pill).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    other.wait_idle(chat["id"])
+    wait_idle(page)
+    assert log.evaluate("el => el.scrollTop") == reading
+    pill.click()
+    expect(pill).to_be_hidden()
+    expect(log.get_by_text(long_answer_text(300), exact=True)).to_be_in_viewport()
+    gap = log.evaluate("el => el.scrollHeight - el.scrollTop - el.clientHeight")
+    assert gap <= 48
