@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
 
 from codexremote.api.common import (
     Envelope,
@@ -15,6 +14,7 @@ from codexremote.api.common import (
     checked_project_id,
     idempotent,
     json_body,
+    large_json,
     read_object,
 )
 from codexremote.chats.models import (
@@ -45,13 +45,15 @@ def chats_router(
         return {"data": chats.directory.projects()}
 
     @router.get("/chats", responses={200: {"model": Envelope[list[ChatThread]]}})
-    async def list_chats(project_id: str | None = Query(None, alias="projectId")) -> Any:
+    async def list_chats(
+        request: Request, project_id: str | None = Query(None, alias="projectId")
+    ) -> Any:
         if project_id is not None:
             await chats.require_project_cwd(checked_project_id(project_id))
         else:
             await chats.directory.ensure_loaded()
         # Thousands of rows: plain dicts, serialised once (the model documents the shape).
-        return JSONResponse({"data": chats.drawer_rows(project_id, open_approvals())})
+        return await large_json(request, {"data": chats.drawer_rows(project_id, open_approvals())})
 
     @router.post("/chats", status_code=201, response_model=Envelope[ChatThread])
     async def create_chat(request: Request) -> Any:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from codexremote.api.common import accepts_gzip
 from codexremote.api.security import split_host
 from codexremote.errors import NotFound
 from codexremote.web_shell import Asset, ShellAssets
@@ -28,6 +29,7 @@ SHELL_CSP = (
     "media-src 'self' blob:; connect-src 'self' {ws}; worker-src 'self'; manifest-src 'self'; "
     "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
 )
+__all__ = ["accepts_gzip", "shell_csp", "web_router"]
 MISSING_SHELL = "The web client is not installed in this build"
 NOT_FOUND = "Not found"
 
@@ -42,25 +44,6 @@ def shell_csp(scheme: str, host_header: str) -> str:
     shown = f"[{host}]" if ":" in host else host
     origin = f"{ws_scheme}://{shown}" + (f":{port}" if port is not None else "")
     return SHELL_CSP.format(ws=origin)
-
-
-def accepts_gzip(header: str | None) -> bool:
-    """``Accept-Encoding`` names gzip (or ``*``) without ``q=0``."""
-    if not header:
-        return False
-    for part in header.lower().split(","):
-        name, _, params = part.strip().partition(";")
-        if name.strip() not in ("gzip", "*"):
-            continue
-        q = params.strip()
-        if q.startswith("q="):
-            try:
-                if float(q[2:]) <= 0:
-                    continue
-            except ValueError:
-                continue
-        return True
-    return False
 
 
 def web_router(shell: ShellAssets, scheme: str) -> APIRouter:
