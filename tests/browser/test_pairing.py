@@ -70,7 +70,7 @@ def test_sec07_pair_from_web_link_removes_fragment_and_stores_token(
     assert re.fullmatch(r"[0-9a-f]{64}", stored["token"])
     assert stored["scheme"] == "http"
     assert offer["nonce"] not in page.evaluate("JSON.stringify(history.state) + location.href")
-    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Settings", exact=True).click()
     settings = page.get_by_role("region", name="Settings")
     expect(settings.get_by_text(f"Paired as {DEVICE_NAME}")).to_be_visible()
     expect(page.get_by_role("status")).to_have_text(f"Paired as {DEVICE_NAME}")

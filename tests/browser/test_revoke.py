@@ -58,7 +58,7 @@ def test_sec09_unpair_in_settings_revokes_own_token(
 ) -> None:
     page = paired_page
     device_id = this_device(companion)["deviceId"]
-    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Settings", exact=True).click()
     settings = page.get_by_role("region", name="Settings")
     expect(settings.get_by_text(f"Paired as {DEVICE_NAME}")).to_be_visible()
     page.get_by_role("button", name="Unpair this device").click()
@@ -77,7 +77,7 @@ def test_settings_shows_codex_state_and_restart_answer(
     # companion answers 404 and the page must say so instead of failing.
     guard.allow(r"status of 404 .*/v1/app-server/restart")
     page = paired_page
-    page.get_by_role("button", name="Settings").click()
+    page.get_by_role("button", name="Settings", exact=True).click()
     settings = page.get_by_role("region", name="Settings")
     expect(settings.get_by_text("Running")).to_be_visible()
     page.get_by_role("button", name="Restart Codex").click()

@@ -17,7 +17,6 @@ import { createAppBar } from "./views/app-bar.js";
 import { createUpdateBanner } from "./views/update-banner.js";
 import { createDrawer } from "./views/drawer.js";
 import { createSettings } from "./views/settings.js";
-import { createConversation } from "./views/conversation.js";
 import { createPairingFlow } from "./pairing-flow.js";
 
 // Read and remove the offer before anything else runs: the nonce must not stay
@@ -79,7 +78,17 @@ async function main() {
     onRefresh: () => refreshDrawer(),
   });
   const settings = createSettings({ onUnpair: () => unpair(), onRestart: () => restartCodex(), onReload: () => sw.reload() });
-  const conversation = createConversation({ api, stream, outbox, store, announce, onBack: () => history.back(), pill: chatPill.element });
+  // The conversation (with the Markdown parser and sanitiser) is not needed for the first
+  // screen: it loads on the first open, or when the page is idle (issue 10 budget: < 60 KB).
+  let conversation = null;
+  let conversationLoad = null;
+  function loadConversation() {
+    conversationLoad ??= import("./views/conversation.js").then(({ createConversation }) => {
+      conversation = createConversation({ api, stream, outbox, store, announce, onBack: () => history.back(), pill: chatPill.element });
+      return conversation;
+    });
+    return conversationLoad;
+  }
   const pairingFlow = createPairingFlow({
     api,
     announce,
@@ -89,6 +98,7 @@ async function main() {
       stream.start();
       showDrawer({ replace: true });
       refreshDrawer();
+      prefetchConversation();
     },
     onCancel: () => (pairing ? showDrawer({ replace: true }) : null),
   });
@@ -99,6 +109,8 @@ async function main() {
       settings.showUpdate();
     },
   });
+
+  let opening = 0; // bumped by every screen change: a slower chat open gives way
 
   function mount(name, element, barView) {
     screenName = name;
@@ -114,30 +126,45 @@ async function main() {
   // ---- screens -------------------------------------------------------------
 
   function showPairing(offer, message = "", tone = "info") {
-    if (openChat) conversation.close();
+    opening += 1;
+    if (openChat) conversation?.close();
     openChat = null;
     mount("pairing", pairingFlow.element, null);
     pairingFlow.start(offer, message, tone);
   }
 
   function showDrawer({ replace = false } = {}) {
-    if (openChat) conversation.close();
+    opening += 1;
+    if (openChat) conversation?.close();
     openChat = null;
     mount("drawer", drawer.element, { title: "Chats", canGoBack: false });
     if (replace) history.replaceState({ screen: "drawer" }, "");
     drawerStatus();
   }
 
-  function showChat(chat, { push = true } = {}) {
-    openChat = chat;
-    mount("chat", conversation.element, null); // the conversation has its own header
+  async function showChat(chat, { push = true } = {}) {
+    const mine = ++opening;
     if (push) history.pushState({ screen: "chat", chatId: chat.id }, "");
-    const { running, needsApproval, searchTitle, ...thread } = chat;
-    conversation.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
+    let view = conversation;
+    if (!view) {
+      try {
+        view = await loadConversation();
+      } catch (error) {
+        conversationLoad = null; // try again on the next tap
+        announce(`Could not open the chat: ${error?.message ?? error}`, "error");
+        return;
+      }
+    }
+    if (mine !== opening) return; // the person went elsewhere meanwhile
+    openChat = chat;
+    mount("chat", view.element, null); // the conversation has its own header
+    const { running, needsApproval, searchTitle, liveAt, touched, ...thread } = chat;
+    view.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
   }
 
   function showSettings() {
-    if (openChat) conversation.close();
+    opening += 1;
+    if (openChat) conversation?.close();
     openChat = null;
     mount("settings", settings.element, { title: "Settings", canGoBack: true, showSettings: false });
     history.pushState({ screen: "settings" }, "");
@@ -320,6 +347,12 @@ async function main() {
   showDrawer({ replace: true });
   stream.start();
   refreshDrawer();
+  prefetchConversation();
+
+  function prefetchConversation() {
+    const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 1500));
+    idle(() => loadConversation().catch(() => {}), { timeout: 3000 });
+  }
 }
 
 main().catch((error) => {
