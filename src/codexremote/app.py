@@ -159,6 +159,15 @@ def build_services(
             live.on_notification(method, params, int(time.time() * 1000), chat_id=chat_id)
 
     relay.listeners.append(feed_live)
+    history = HistoryService(settings.codex_home / "sessions", live)
+
+    def refresh_rollout_lookup(method: str, _params: dict[str, Any], chat_id: str | None) -> None:
+        # codex writes a new chat's rollout around its first turn: a history read just
+        # before must not keep answering "no rollout" from the negative cache.
+        if chat_id is not None and method in ("turn/started", "turn/completed"):
+            history.locator.forget_missing(chat_id)
+
+    relay.listeners.append(refresh_rollout_lookup)
     supervisor.add_generation_listener(approvals.on_child_restart)
     services = Services(
         settings=settings,
@@ -174,7 +183,7 @@ def build_services(
             max_failures=BAD_TOKEN_LIMIT_PER_MINUTE, global_max_failures=None
         ),
         approvals=approvals,
-        history=HistoryService(settings.codex_home / "sessions", live),
+        history=history,
         desktop=desktop,
     )
     services.shutdown_hooks.append(desktop.aclose)

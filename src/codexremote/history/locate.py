@@ -164,6 +164,11 @@ class RolloutLocator:
             self._remember(self._found, key, path)
         return path
 
+    def forget_missing(self, chat_id: str) -> None:
+        """The chat may have a rollout now (a turn started or ended): look again next time
+        instead of answering "none" from the negative cache."""
+        self._missing.pop(chat_id.lower(), None)
+
     def forget(self, chat_id: str) -> None:
         key = chat_id.lower()
         self._found.pop(key, None)
