@@ -8,6 +8,7 @@ screen. Unpair in Settings revokes the device's own token on the companion.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -62,6 +63,8 @@ def test_sec09_unpair_in_settings_revokes_own_token(
     settings = page.get_by_role("region", name="Settings")
     expect(settings.get_by_text(f"Paired as {DEVICE_NAME}")).to_be_visible()
     page.get_by_role("button", name="Unpair this device").click()
+    assert this_device(companion)["deviceId"] == device_id  # one tap only arms the button
+    page.get_by_role("button", name="Tap again to unpair").click()
     expect(page.get_by_role("heading", name=PAIRING_HEADING)).to_be_visible()
     expect(page.get_by_text("This device is unpaired")).to_be_visible()
     assert device_id not in [d["deviceId"] for d in companion.devices()]
@@ -79,7 +82,7 @@ def test_settings_shows_codex_state_and_restart_answer(
     page = paired_page
     page.get_by_role("button", name="Settings", exact=True).click()
     settings = page.get_by_role("region", name="Settings")
-    expect(settings.get_by_text("Running")).to_be_visible()
+    expect(settings.get_by_text(re.compile(r"^Running · codex \d"))).to_be_visible()
     page.get_by_role("button", name="Restart Codex").click()
     expect(
         settings.get_by_text("Codex restarted.").or_(settings.get_by_text("update it"))

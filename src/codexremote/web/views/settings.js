@@ -23,7 +23,31 @@ export function createSettings({ onUnpair, onRestart, onReload }) {
   const codexDetail = h("p", { class: "settings-sub", hidden: true });
   const restart = h("button", { class: "button", type: "button", text: "Restart Codex", on: { click: () => onRestart() } });
   const restartNote = h("p", { class: "hint", hidden: true });
-  const unpair = h("button", { class: "button danger", type: "button", text: "Unpair this device", on: { click: () => onUnpair() } });
+  // Unpairing cannot be undone from the phone: the first tap arms, the second unpairs.
+  let armed = 0;
+  const unpair = h("button", {
+    class: "button danger",
+    type: "button",
+    text: "Unpair this device",
+    on: {
+      click: () => {
+        if (armed) {
+          clearTimeout(armed);
+          armed = 0;
+          onUnpair();
+          return;
+        }
+        unpair.textContent = "Tap again to unpair";
+        unpair.classList.add("armed");
+        armed = setTimeout(disarm, 5000);
+      },
+    },
+  });
+  function disarm() {
+    armed = 0;
+    unpair.classList.remove("armed");
+    if (!unpair.disabled) unpair.textContent = "Unpair this device";
+  }
   const updateRow = h(
     "div",
     { class: "settings-group", hidden: true },
@@ -58,7 +82,8 @@ export function createSettings({ onUnpair, onRestart, onReload }) {
       }
       companion.textContent = `Codex Remote ${health.version ?? ""}`.trim();
       const state = String(health.appServerState ?? health.appServer?.state ?? "unknown");
-      codexState.textContent = STATES[state] ?? state;
+      const version = health.appServer?.codexVersion;
+      codexState.textContent = `${STATES[state] ?? state}${version ? ` · codex ${version}` : ""}`;
       const detail = health.appServer?.lastError ?? health.appServer?.error ?? "";
       codexDetail.hidden = !detail;
       codexDetail.textContent = detail ? String(detail) : "";
@@ -72,6 +97,7 @@ export function createSettings({ onUnpair, onRestart, onReload }) {
     },
     setUnpairing(busy) {
       unpair.disabled = busy;
+      unpair.classList.remove("armed");
       unpair.textContent = busy ? "Unpairing…" : "Unpair this device";
     },
     showUpdate() {
