@@ -201,3 +201,24 @@ def test_sec12_streaming_rerenders_only_the_last_block(page: Page) -> None:
         "Third <b onmouseover=x>bold</b>",
     ]
     assert page.locator("#out b").count() == 0
+
+
+def test_sec12_streaming_plain_words_extend_text_then_render_markup(page: Page) -> None:
+    page.evaluate("() => window.stream()")
+    page.evaluate("() => { window.streamed.append('Hello '); window.flushStream(); }")
+    page.evaluate(
+        "() => { window.tailText = document.querySelector('#out .md-tail p').firstChild; }"
+    )
+    for delta in ["big ", "wide ", "world"]:
+        page.evaluate("d => { window.streamed.append(d); window.flushStream(); }", delta)
+    # Plain words joined the same Text node (no re-parse), spaces kept.
+    assert page.evaluate(
+        "() => document.querySelector('#out .md-tail p').firstChild === window.tailText"
+    )
+    assert page.locator("#out .md-tail p").inner_text() == "Hello big wide world"
+    # Markup in a delta is parsed and sanitised, never appended raw.
+    page.evaluate("d => { window.streamed.append(d); window.flushStream(); }", " <img src=x> *em*")
+    assert page.locator("#out img").count() == 0
+    assert page.locator("#out em").inner_text() == "em"
+    page.evaluate("() => { window.streamed.finish(); window.flushStream(); }")
+    assert page.locator("#out p").inner_text() == "Hello big wide world <img src=x> em"

@@ -310,6 +310,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       timeline.reset();
       dock.setChat(next.id);
       title.textContent = next.title || "Chat";
+      composer.clear();
       setRunning(Boolean(next.isRunning));
       const mine = generation;
       timeline.setStatus("Loading…");

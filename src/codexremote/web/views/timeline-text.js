@@ -6,6 +6,17 @@
 import { h, clear } from "../lib/dom.js";
 import { renderMarkdown, splitBlocks } from "../lib/markdown.js";
 
+// Characters that can start or end Markdown/HTML syntax, a line or an entity.
+const MARKUP = /[\n\r*_`~[\]()<>!\\&|#:]/;
+
+/** The Text node that ends the last paragraph, if the paragraph ends in plain text. */
+function plainEnd(root) {
+  const block = root.lastElementChild;
+  if (!block || block.tagName !== "P") return null;
+  const last = block.lastChild;
+  return last && last.nodeType === Node.TEXT_NODE && !last.nextSibling ? /** @type {Text} */ (last) : null;
+}
+
 /**
  * @param {(fn: () => void) => void} schedule  run `fn` in the next animation frame
  *   (the timeline batches every update of one frame and then keeps the view pinned)
@@ -20,9 +31,28 @@ export function createStreamingText(schedule) {
   let frozenLen = 0;
   let pending = false;
   let finished = false;
+  let tailLen = 0; // source characters (after frozenLen) that the tail DOM shows
+  /** @type {Text | null} */
+  let tailEnd = null; // the paragraph text the next plain delta can extend in place
+
+  /** Plain words added to a paragraph that ends in plain text: extend its Text node
+   * (no parse, no sanitiser: the characters are text and cannot form markup). */
+  function extendInPlace() {
+    if (finished || !tailEnd || !tailEnd.isConnected) return false;
+    const added = text.slice(frozenLen + tailLen);
+    if (!added || MARKUP.test(added)) return false;
+    // A new Text node per frame, not appendData: the engine can keep the shaped
+    // text of the nodes before it, so layout cost stays per frame, not per paragraph.
+    const node = document.createTextNode(added);
+    tailEnd.after(node);
+    tailEnd = node;
+    tailLen += added.length;
+    return true;
+  }
 
   function flush() {
     pending = false;
+    if (extendInPlace()) return;
     const rest = text.slice(frozenLen);
     const blocks = splitBlocks(rest);
     let done = "";
@@ -41,6 +71,9 @@ export function createStreamingText(schedule) {
     }
     clear(tail);
     if (open.trim()) tail.append(renderMarkdown(open));
+    // Trailing spaces are not rendered; the next delta re-adds them from the source.
+    tailLen = open.trimEnd().length;
+    tailEnd = plainEnd(tail);
   }
 
   function request() {
@@ -60,6 +93,7 @@ export function createStreamingText(schedule) {
         clear(frozen);
         frozenLen = 0;
       }
+      if (!value.startsWith(text)) tailEnd = null; // not an append: render the tail again
       text = value;
       request();
     },
