@@ -7,6 +7,7 @@ person at the computer answers with the real CLI (``codexremote devices approve`
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -126,3 +127,49 @@ def test_pairing_again_in_an_open_page_replaces_the_stored_device(
     assert stored["deviceId"] != first
     assert stored["deviceId"] == device_named(companion, "Second name")["deviceId"]
     assert page.evaluate("location.hash") == ""
+
+
+NONCE = "00112233445566778899aabbccddeeff"  # docs/pairing.md's test vector
+PAIRING_LIB_JS = """async () => {
+  const base = document.querySelector('script[type=module]').src.replace(/app\\.js$/, "");
+  const lib = await import(base + "lib/pairing.js");
+  const { hmacSha256 } = await import(base + "lib/sha256.js");
+  const nonce = "00112233445566778899aabbccddeeff";
+  const id = "123e4567-e89b-42d3-a456-426614174000";
+  const key = new Uint8Array(nonce.match(/../g).map((b) => parseInt(b, 16)));
+  const mac = hmacSha256(key, new TextEncoder().encode(id + "\\niPhone"));
+  const fallback = String(new DataView(mac.buffer).getUint32(0) % 1000000).padStart(6, "0");
+  const link = (text) => JSON.stringify(lib.offerFromLink(text));
+  return {
+    webCrypto: await lib.comparisonCode(nonce, id, "iPhone"),
+    fallback,
+    app: link(`codexremote://pair?scheme=https&host=mac.ts.net&port=8787&pairingId=${id}&nonce=${nonce}`),
+    web: link(`https://mac.ts.net:8787/#pairingId=${id}&nonce=${nonce}`),
+    upper: link(`codexremote://pair?pairingId=${id}&nonce=${nonce.toUpperCase()}`),
+    badNonce: link(`codexremote://pair?pairingId=${id}&nonce=abc`),
+    badId: link(`codexremote://pair?pairingId=../x&nonce=${nonce}`),
+    other: link("https://example.com/?pairingId=x"),
+    names: [
+      lib.defaultDeviceName("Mozilla/5.0 (iPhone; CPU iPhone OS 18_0 like Mac OS X)"),
+      lib.defaultDeviceName("Mozilla/5.0 (Linux; Android 14; Pixel 8) Mobile Safari"),
+    ],
+  };
+}"""
+
+
+def test_sec08_comparison_code_and_link_parsing_in_the_page(
+    page: Page, companion: Companion
+) -> None:
+    """docs/pairing.md's test vector, with Web Crypto and with the plain-http fallback."""
+    page.goto("/")
+    got = page.evaluate(PAIRING_LIB_JS)
+    assert got["webCrypto"] == "256800"
+    assert got["fallback"] == "256800"
+    offer = json.dumps(
+        {"pairingId": "123e4567-e89b-42d3-a456-426614174000", "nonce": NONCE}
+    ).replace(" ", "")
+    assert got["app"] == offer
+    assert got["web"] == offer
+    assert got["upper"] == offer  # the nonce is normalised to lower case
+    assert got["badNonce"] == got["badId"] == got["other"] == "null"
+    assert got["names"] == ["iPhone", "Android phone"]
