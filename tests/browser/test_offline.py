@@ -46,6 +46,19 @@ SAVED_DRAWER_HAS_JS = """async (chatId) => {
 }"""
 
 
+SAVED_PAGE_HAS_JS = """async ([chatId, text]) => {
+  const db = await new Promise((ok) => {
+    const r = indexedDB.open("codexremote");
+    r.onsuccess = () => ok(r.result);
+  });
+  const page = await new Promise((ok) => {
+    const r = db.transaction("pages").objectStore("pages").get(location.origin + "|" + chatId);
+    r.onsuccess = () => ok(r.result);
+  });
+  db.close();
+  return Boolean(page) && JSON.stringify(page).includes(text);
+}"""
+
 OUTBOX_HAS_ONE_JS = """async () => {
   const db = await new Promise((ok) => {
     const r = indexedDB.open("codexremote");
@@ -190,3 +203,37 @@ def test_offline_launch_paints_saved_drawer_then_reconnects(
     proxy.restore()
     expect_state(page, "Connected", timeout=20_000)
     expect(page.get_by_text("showing saved chats")).to_have_count(0)
+
+
+def test_offline_launch_reopens_the_last_chat_from_storage(
+    companion: Companion, paired_page: Page, git_repo: Path, proxy: NetProxy, guard: Guard
+) -> None:
+    """A launch (here: a reload while the computer is unreachable) shows the chat that was
+    open, with its saved newest page, and the state "reconnecting" or "offline"."""
+    guard.allow(NETWORK_ERRORS)
+    guard.allow(PROBE_NOT_CACHED)
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    page = paired_page
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    open_chat(page, chat)
+    send(page, "hello before the launch")
+    log = transcript(page)
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1, timeout=TURN_TIMEOUT_MS)
+    wait_idle(page)
+    other.wait_idle(chat["id"])
+    poll(page, SAVED_PAGE_HAS_JS, [chat["id"], HELLO_ANSWER])  # saved after the turn
+    proxy.cut()
+    page.reload()
+    expect(page.get_by_role("region", name="Conversation")).to_be_visible()
+    expect(log.get_by_text("hello before the launch", exact=True)).to_have_count(1)
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1)
+    expect_state(page, re.compile("Reconnecting|Offline"))
+    proxy.restore()
+    expect_state(page, "Connected", timeout=20_000)
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1)
+    page.get_by_role("button", name="Back to chats").click()
+    expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    page.reload()  # back on the drawer: a launch stays there
+    expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    expect(page.get_by_role("region", name="Conversation")).to_have_count(0)

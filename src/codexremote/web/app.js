@@ -26,6 +26,7 @@ if (location.hash) history.replaceState(history.state, "", location.pathname + l
 
 const DRAWER_KEY = "last";
 const PAIRING_KEY = "pairing";
+const LAST_CHAT_KEY = "lastChat";
 const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
 
 const statusRegion = document.getElementById("status");
@@ -138,6 +139,7 @@ async function main() {
     if (openChat) conversation?.close();
     openChat = null;
     mount("drawer", drawer.element, { title: "Chats", canGoBack: false });
+    store.del("meta", LAST_CHAT_KEY).catch(() => {});
     if (replace) history.replaceState({ screen: "drawer" }, "");
     drawerStatus();
   }
@@ -157,6 +159,8 @@ async function main() {
     }
     if (mine !== opening) return; // the person went elsewhere meanwhile
     openChat = chat;
+    const { searchTitle: _s, liveAt: _l, touched: _t, ...saved } = chat;
+    store.put("meta", LAST_CHAT_KEY, saved).catch(() => {}); // a launch reopens it
     mount("chat", view.element, null); // the conversation has its own header
     const { running, needsApproval, searchTitle, liveAt, touched, ...thread } = chat;
     view.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
@@ -200,10 +204,19 @@ async function main() {
   }
 
   let saveTimer = 0;
+  function saveDrawer() {
+    clearTimeout(saveTimer);
+    saveTimer = 0;
+    if (model.hasData()) store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {});
+  }
   function saveDrawerSoon() {
     clearTimeout(saveTimer);
-    saveTimer = setTimeout(() => store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {}), 1000);
+    saveTimer = setTimeout(saveDrawer, 1000);
   }
+  // Leaving the page (home screen, app switcher, reload) writes a pending save at once.
+  const flushDrawer = () => saveTimer && saveDrawer();
+  window.addEventListener("pagehide", flushDrawer);
+  document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flushDrawer());
 
   let refreshing = null;
   function refreshDrawer() {
@@ -339,7 +352,7 @@ async function main() {
     showPairing(null);
     return;
   }
-  const cached = await store.get("drawer", DRAWER_KEY);
+  const [cached, lastChat] = await Promise.all([store.get("drawer", DRAWER_KEY), store.get("meta", LAST_CHAT_KEY)]);
   if (cached) {
     model.setSnapshot(cached);
     drawer.setData(model.view());
@@ -347,7 +360,9 @@ async function main() {
   showDrawer({ replace: true });
   stream.start();
   refreshDrawer();
-  prefetchConversation();
+  // A launch returns to the chat that was open, painted from its saved page at once.
+  if (lastChat?.id) showChat(model.chat(lastChat.id) ?? lastChat);
+  else prefetchConversation();
 
   function prefetchConversation() {
     const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 1500));
