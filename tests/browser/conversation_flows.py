@@ -106,5 +106,8 @@ def screenshot(page: Page, name: str, *, readme: bool = False) -> Path:
 
     if readme:  # without the shell's transient toast over the content
         expect(page.locator("#status.visible")).to_have_count(0, timeout=10_000)
+        page.wait_for_function(
+            "() => getComputedStyle(document.getElementById('status')).opacity === '0'"
+        )
         return readme_shot(page, name)
     return shot(page, name)
