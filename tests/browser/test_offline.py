@@ -173,12 +173,16 @@ def test_rel14_offline_message_survives_a_reload(
     send(page, "hello after reload")
     poll(page, OUTBOX_HAS_ONE_JS)
     page.reload()  # the shell comes from the service worker: the computer is unreachable
-    expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    # The launch reopens the chat; the message is still there, marked as queued.
+    log = transcript(page)
+    expect(log.get_by_text("hello after reload", exact=True)).to_have_count(1)
     proxy.restore()
     expect_state(page, "Connected")
     other.wait_history_has(chat["id"], HELLO_ANSWER)
     other.wait_idle(chat["id"])
     assert prompts(fake_model, "hello after reload") == 1
+    expect(log.get_by_text(HELLO_ANSWER, exact=True)).to_have_count(1, timeout=TURN_TIMEOUT_MS)
+    expect(log.get_by_text("hello after reload", exact=True)).to_have_count(1)
 
 
 def test_offline_launch_paints_saved_drawer_then_reconnects(
