@@ -17,7 +17,7 @@ export function registerServiceWorker({ onUpdate }) {
   };
 
   navigator.serviceWorker
-    .register("/sw.js", { scope: "/" })
+    .register(workerUrl(), { scope: "/" })
     .then((registration) => {
       if (registration.waiting && navigator.serviceWorker.controller) offer(registration.waiting);
       registration.addEventListener("updatefound", () => {
@@ -50,4 +50,12 @@ export function registerServiceWorker({ onUpdate }) {
       waiting.postMessage({ type: "skip-waiting" });
     },
   };
+}
+
+/** Under a Trusted Types CSP a script URL must come from a policy; this one allows only /sw.js. */
+function workerUrl() {
+  const policy = globalThis.trustedTypes?.createPolicy?.("codexremote-sw", {
+    createScriptURL: (url) => (url === "/sw.js" ? url : ""),
+  });
+  return policy ? policy.createScriptURL("/sw.js") : "/sw.js";
 }
