@@ -22,7 +22,13 @@ from tests.browser.conversation_flows import (
     transcript,
     wait_idle,
 )
-from tests.harness.model_scripts import COMMAND, TOOL_DONE_ANSWER, TOOL_REJECTED_ANSWER
+from tests.harness.model_scripts import (
+    COMMAND,
+    MCP_SERVER,
+    PATCH_FILE,
+    TOOL_DONE_ANSWER,
+    TOOL_REJECTED_ANSWER,
+)
 
 TITLE = "Command Approval"
 
@@ -144,3 +150,49 @@ def test_approvals_answered_elsewhere_card_goes(
     expect(log.get_by_text(TOOL_DONE_ANSWER, exact=True)).to_be_visible(timeout=TURN_TIMEOUT_MS)
     # The focused button went away with the card: focus is on the composer, not lost.
     assert page.evaluate("document.activeElement?.getAttribute('aria-label')") == "Message"
+
+
+def test_approvals_file_change_card_lists_files_with_counts(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    page = paired_page
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    open_chat(page, chat)
+    send(page, "edit-file please")
+    card = approval_card(page, "File Change Approval")
+    expect(card).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    files = card.get_by_role("list", name="Files").get_by_role("listitem")
+    expect(files).to_have_count(1)
+    expect(files.first).to_contain_text(PATCH_FILE)
+    expect(files.first).to_contain_text("+1 -0")
+    expect(card.get_by_text("Risk medium")).to_be_visible()
+    card.get_by_role("button", name="Approve").click()
+    expect(card).to_have_count(0, timeout=TURN_TIMEOUT_MS)
+    edit_row = transcript(page).locator(".tl-file", has_text=PATCH_FILE)
+    expect(edit_row.first).to_contain_text("+1 -0")
+    expect(transcript(page).get_by_text(TOOL_DONE_ANSWER, exact=True)).to_be_visible(
+        timeout=TURN_TIMEOUT_MS
+    )
+    assert (git_repo / PATCH_FILE).exists()
+
+
+def test_approvals_mcp_card_shows_server_tool_and_always(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    page = paired_page
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    open_chat(page, chat)
+    send(page, "mcp-tool please")
+    card = approval_card(page, "MCP Server Access")
+    expect(card).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    expect(card.get_by_text(f"{MCP_SERVER} · ", exact=False)).to_be_visible()
+    expect(card.get_by_text("Risk high")).to_be_visible()  # the tool is destructive
+    buttons = card.get_by_role("button").filter(visible=True)
+    expect(buttons).to_have_text(["Approve", "Decline", "Allow for this chat", "Always allow"])
+    card.get_by_role("button", name="Decline").click()
+    expect(card).to_have_count(0, timeout=TURN_TIMEOUT_MS)
+    expect(transcript(page).get_by_text(TOOL_REJECTED_ANSWER, exact=True)).to_be_visible(
+        timeout=TURN_TIMEOUT_MS
+    )

@@ -26,6 +26,17 @@ function mcpText(value) {
   }
 }
 
+/** +/- of one change: a unified diff, or (added / deleted file) the file's own lines. */
+function changeCounts(change) {
+  const diff = String(change.diff ?? "");
+  const kind = change.kind?.type ?? change.kind;
+  if (!diff.includes("@@") && (kind === "add" || kind === "delete")) {
+    const lines = diff ? diff.replace(/\n$/, "").split("\n").length : 0;
+    return kind === "add" ? { additions: lines, deletions: 0 } : { additions: 0, deletions: lines };
+  }
+  return rows.diffCounts(diff);
+}
+
 function commandState(item) {
   if (item.status === "inProgress") return { stateText: "Running…", running: true, failed: false };
   if (item.status === "declined") return { stateText: "Declined", running: false, failed: true };
@@ -74,7 +85,7 @@ export function createLiveApplier(timeline, hooks) {
         return;
       case "fileChange": {
         const changes = Array.isArray(it.changes) ? it.changes : [];
-        const files = changes.map((c) => ({ path: String(c.path ?? ""), ...rows.diffCounts(c.diff) }));
+        const files = changes.map((c) => ({ path: String(c.path ?? ""), ...changeCounts(c) }));
         const stateText = it.status === "inProgress" ? "Pending" : it.status === "declined" ? "Declined"
           : it.status === "failed" ? "Failed" : "";
         timeline.live(it.id, () => rows.fileEdit({ files }), { ...base, title: "Edited", files, stateText });
