@@ -51,8 +51,10 @@ function announce(text, tone = "info", { quiet = false } = {}) {
 async function main() {
   watchViewport(root);
   const store = await openStore();
+  // Every read the first paint needs starts at once (a launch paints from storage).
+  const saved = Promise.all([store.get("meta", PAIRING_KEY), store.get("drawer", DRAWER_KEY), store.get("meta", LAST_CHAT_KEY)]);
   /** @type {{token: string, scheme: string, deviceId: string, deviceName: string, pairedAt: number} | null} */
-  let pairing = (await store.get("meta", PAIRING_KEY)) ?? null;
+  let pairing = ((await saved)[0]) ?? null;
   let screenName = "";
   let openChat = null;
   let unpairing = false;
@@ -352,7 +354,7 @@ async function main() {
     showPairing(null);
     return;
   }
-  const [cached, lastChat] = await Promise.all([store.get("drawer", DRAWER_KEY), store.get("meta", LAST_CHAT_KEY)]);
+  const [, cached, lastChat] = await saved;
   if (cached) {
     model.setSnapshot(cached);
     drawer.setData(model.view());
