@@ -22,7 +22,13 @@ from tests.browser.conversation_flows import (
     transcript,
     wait_idle,
 )
-from tests.harness.model_scripts import HELLO_ANSWER, HELLO_COMMENTARY, long_answer_text
+from tests.harness.model_scripts import (
+    HELLO_ANSWER,
+    HELLO_COMMENTARY,
+    REASONING_ANSWER,
+    REASONING_SUMMARY,
+    long_answer_text,
+)
 
 HISTORY_TURNS = 30  # 60 items: more than one page of 50
 
@@ -127,3 +133,32 @@ def test_conversation_reader_scrolled_up_gets_pill_not_jump(
     expect(log.get_by_text(long_answer_text(300), exact=True)).to_be_in_viewport()
     gap = log.evaluate("el => el.scrollHeight - el.scrollTop - el.clientHeight")
     assert gap <= 48
+
+
+def test_conversation_reasoning_is_collapsed(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    """Reasoning streams into a closed <details>. (The rollout keeps no reasoning, so the
+    row goes with the turn's other live rows once the history page holds the turn.)"""
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    page = paired_page
+    open_chat(page, chat)
+    log = transcript(page)
+    log.evaluate(
+        """el => { window.__reasoning = [];
+          new MutationObserver((changes) => { for (const c of changes) for (const n of c.addedNodes)
+            if (n.matches && n.matches('details.tl-reasoning')) window.__reasoning.push(n);
+          }).observe(el, { childList: true, subtree: true }); }"""
+    )
+    send(page, "reasoning please")
+    expect(log.get_by_text(REASONING_ANSWER, exact=True)).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    wait_idle(page)
+    seen = page.evaluate(
+        """() => window.__reasoning.map((d) => ({ open: d.open,
+             summary: d.querySelector('summary').textContent, text: d.textContent }))"""
+    )
+    assert len(seen) == 1, seen
+    assert seen[0]["open"] is False
+    assert seen[0]["summary"] == "Thought through it"
+    assert REASONING_SUMMARY.replace("**", "") in seen[0]["text"]
