@@ -310,3 +310,77 @@ def test_real_shell_loads_from_the_package() -> None:
     shell = load_shell(WEB_DIR)
     assert "lib/dom.js" in shell.files
     assert shell.files["lib/dom.js"].content_type == "text/javascript; charset=utf-8"
+
+
+# --------------------------------------------------------- the shipped shell
+
+
+@pytest.fixture
+def real(tmp_path: Path) -> Iterator[tuple[TestClient, Services]]:
+    """The app serving the package's own web/ files."""
+    app, services = make_client(tmp_path, WEB_DIR)
+    with TestClient(app, base_url=BASE_URL) as test_client:
+        yield test_client, services
+
+
+def png_size(body: bytes) -> tuple[int, int]:
+    assert body[:8] == b"\x89PNG\r\n\x1a\n" and body[12:16] == b"IHDR"
+    return int.from_bytes(body[16:20], "big"), int.from_bytes(body[20:24], "big")
+
+
+def test_sec12_shipped_index_has_no_inline_script_or_style(
+    real: tuple[TestClient, Services],
+) -> None:
+    http, _ = real
+    html = http.get("/").text
+    assert "__SHELL_VERSION__" not in html
+    for script in re.findall(r"<script\b[^>]*>", html, flags=re.I):
+        assert re.search(r'\bsrc="/app/[0-9a-f]{12}/', script), script  # no inline script
+    assert not re.search(r"<style\b", html, flags=re.I)
+    assert not re.search(r"\sstyle\s*=", html, flags=re.I)
+    assert not re.search(r"\son[a-z]+\s*=", html, flags=re.I)  # no inline handlers
+    assert 'name="viewport"' in html and "viewport-fit=cover" in html
+
+
+def test_every_url_the_shipped_index_names_is_served(real: tuple[TestClient, Services]) -> None:
+    http, services = real
+    html = http.get("/").text
+    urls = re.findall(r'(?:href|src)="(/[^"]*)"', html)
+    assert any(u.endswith(".js") for u in urls) and any(u.endswith(".css") for u in urls)
+    for url in urls:
+        response = http.get(url)
+        assert response.status_code == 200, url
+    assert services.shell is not None
+    for url in services.shell.precache:  # and everything the service worker precaches
+        response = http.get(url)
+        assert response.status_code == 200, url
+        assert response.headers["content-type"] != "application/octet-stream", url
+
+
+def test_shipped_service_worker_is_fully_templated(real: tuple[TestClient, Services]) -> None:
+    http, services = real
+    sw = http.get("/sw.js")
+    assert sw.status_code == 200
+    assert "__SHELL_VERSION__" not in sw.text and "/*__SHELL_FILES__*/" not in sw.text
+    assert services.shell is not None and services.shell.version in sw.text
+
+
+def test_shipped_manifest_is_installable(real: tuple[TestClient, Services]) -> None:
+    http, services = real
+    assert services.shell is not None
+    manifest = http.get("/manifest.webmanifest").json()
+    assert manifest["display"] == "standalone"
+    assert manifest["name"] and manifest["start_url"] == "/" and manifest["theme_color"]
+    sizes = set()
+    for icon in manifest["icons"]:
+        assert icon["type"] == "image/png"
+        response = http.get(icon["src"])
+        assert response.status_code == 200 and response.headers["content-type"] == "image/png"
+        width, height = png_size(response.content)
+        assert icon["sizes"] == f"{width}x{height}", icon
+        sizes.add(width)
+    assert {192, 512} <= sizes
+    html = http.get("/").text
+    touch = re.search(r'<link rel="apple-touch-icon"[^>]*href="([^"]+)"', html)
+    assert touch is not None
+    assert png_size(http.get(touch.group(1)).content) == (180, 180)
