@@ -8,6 +8,7 @@ back. The companion, its app-server and the scripted model keep running.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from pathlib import Path
@@ -241,3 +242,69 @@ def test_offline_launch_reopens_the_last_chat_from_storage(
     page.reload()  # back on the drawer: a launch stays there
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
     expect(page.get_by_role("region", name="Conversation")).to_have_count(0)
+
+
+PAGE_TOKEN_JS = """async () => {
+  const db = await new Promise((ok) => {
+    const r = indexedDB.open("codexremote");
+    r.onsuccess = () => ok(r.result);
+  });
+  const value = await new Promise((ok) => {
+    const r = db.transaction("meta").objectStore("meta").get(location.origin + "|pairing");
+    r.onsuccess = () => ok(r.result);
+  });
+  db.close();
+  return value.token;
+}"""
+
+SEED_OUTBOX_JS = """async (entry) => {
+  const db = await new Promise((ok) => {
+    const r = indexedDB.open("codexremote");
+    r.onsuccess = () => ok(r.result);
+  });
+  await new Promise((ok, fail) => {
+    const tx = db.transaction("outbox", "readwrite");
+    tx.objectStore("outbox").put(entry, location.origin + "|" + entry.id);
+    tx.oncomplete = ok;
+    tx.onerror = () => fail(tx.error);
+  });
+  db.close();
+}"""
+
+
+def test_rel14_answer_lost_after_the_companion_acted_is_not_repeated(
+    companion: Companion, paired_page: Page, git_repo: Path, fake_model: FakeModel
+) -> None:
+    """The state a lost answer leaves: the companion got the message (and started the
+    turn), the page still holds the entry. After a reload the outbox sends it again
+    with the same idempotency key: the companion answers it without a second turn."""
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    page = paired_page
+    token = page.evaluate(PAGE_TOKEN_JS)
+    key = "a" * 32
+    path = f"/v1/chats/{chat['id']}/messages"
+    body = {"text": "hello only once", "idempotencyKey": key}
+    status, first = companion.request("POST", path, body, token=token)  # it reached the computer
+    assert status == 202, first
+    other.wait_idle(chat["id"])
+    entry = {
+        "id": key,
+        "seq": 1,
+        "kind": "message",
+        "path": path,
+        "chatId": chat["id"],
+        "body": body,
+        "createdAt": 0,
+    }
+    page.evaluate(SEED_OUTBOX_JS, entry)  # ... but its answer never reached the page
+    page.reload()
+    poll(page, OUTBOX_EMPTY_JS)  # the outbox sent it again and got the first answer back
+    other.wait_idle(chat["id"])
+    assert prompts(fake_model, "hello only once") == 1
+    status, history = other.call("GET", f"/v1/chats/{chat['id']}/history")
+    assert status == 200, history
+    assert json.dumps(history).count("hello only once") == 1
+
+
+OUTBOX_EMPTY_JS = OUTBOX_HAS_ONE_JS.replace("n === 1", "n === 0")
