@@ -97,6 +97,21 @@ async () => {
   return count;
 }
 """
+IDB_READ_JS = """
+async () => {
+  const started = performance.now();
+  const db = await new Promise((resolve) => {
+    const request = indexedDB.open("codexremote");
+    request.onsuccess = () => resolve(request.result);
+  });
+  await new Promise((resolve) => {
+    const request = db.transaction("drawer").objectStore("drawer").get(location.origin + "|last");
+    request.onsuccess = () => resolve(request.result);
+  });
+  db.close();
+  return performance.now() - started;
+}
+"""
 RESOURCES_JS = """
 () => performance.getEntriesByType("resource").concat(performance.getEntriesByType("navigation"))
   .map((e) => ({ name: e.name, transfer: e.transferSize, encoded: e.encodedBodySize,
@@ -178,6 +193,7 @@ def launch(context: Any, base_url: str, rate: float) -> dict[str, float]:
                  fcp: fcp ? fcp.startTime : -1,
                  chatsEnd: chats.length ? chats[0].responseEnd : -1 }; }"""
     )
+    got["idbRead"] = page.evaluate(IDB_READ_JS)
     page.close()
     return dict(got)
 
@@ -235,6 +251,7 @@ def main() -> None:
     parser.add_argument("--opens", type=int, default=3)
     parser.add_argument("--throttle", type=float, default=4)
     parser.add_argument("--keep", action="store_true", help="keep the work dir (rollout)")
+    parser.add_argument("--web-dir", type=Path, help="serve this web/ directory (experiments)")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -260,7 +277,10 @@ def main() -> None:
         "BENCH_DONE_FILE": str(workdir / "done"),
     }
     try:
-        with CompanionHost(workdir, env) as host, sync_playwright() as playwright:
+        with (
+            CompanionHost(workdir, env, web_dir=args.web_dir) as host,
+            sync_playwright() as playwright,
+        ):
             browser = playwright.chromium.launch(
                 executable_path=CHROMIUM, headless=True, args=["--no-sandbox"]
             )
@@ -312,6 +332,12 @@ def report(
                 f"{median([float(r[k]) for r in launches]):.0f} ms"
                 for k in ("responseEnd", "domContentLoaded", "fcp")
             ),
+            "",
+            "",
+        ],
+        [
+            "  one IndexedDB read of the saved drawer",
+            f"median {median([float(r['idbRead']) for r in launches]):.0f} ms (same throttling)",
             "",
             "",
         ],
