@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Any
 
 from playwright.sync_api import Page, expect
@@ -127,6 +128,11 @@ def test_pairing_again_in_an_open_page_replaces_the_stored_device(
     assert stored["deviceId"] != first
     assert stored["deviceId"] == device_named(companion, "Second name")["deviceId"]
     assert page.evaluate("location.hash") == ""
+    # The first token is revoked with the new one: no forgotten device stays paired.
+    deadline = time.monotonic() + 15
+    while device_named(companion, "First name") is not None:
+        assert time.monotonic() < deadline, companion.devices()
+        time.sleep(0.1)  # poll interval
 
 
 NONCE = "00112233445566778899aabbccddeeff"  # docs/pairing.md's test vector

@@ -96,9 +96,15 @@ async function main() {
     api,
     announce,
     onPaired: async (result) => {
+      const previous = pairing;
       pairing = { ...result, pairedAt: Date.now() };
       await store.put("meta", PAIRING_KEY, pairing);
+      stream.stop(); // a socket of the old token would be closed by its revocation
       stream.start();
+      if (previous && previous.deviceId !== pairing.deviceId) {
+        // Paired again: the old token must not stay valid on the computer.
+        api.post("/v1/pairing/revoke", { deviceId: previous.deviceId }).catch(() => {});
+      }
       showDrawer({ replace: true });
       refreshDrawer();
       prefetchConversation();
