@@ -64,15 +64,20 @@ class Other:
 
 
 def open_chat(page: Page, chat: dict[str, Any]) -> Locator:
-    """Open `chat` from the drawer (refreshing it until the chat is listed)."""
+    """Open `chat` from the drawer (refreshing it until the chat is listed). After a
+    reload the shell reopens the chat that was open: then it is already there."""
+    conversation = page.get_by_role("region", name="Conversation")
     row = page.locator(f'[data-chat-id="{chat["id"]}"] button')
+    refresh = page.get_by_role("button", name="Refresh")
     deadline = time.monotonic() + 30
     while row.count() == 0:
+        if conversation.count() and conversation.is_visible():
+            return conversation
         assert time.monotonic() < deadline, "chat never appeared in the drawer"
-        page.get_by_role("button", name="Refresh").first.click()
+        if refresh.count():
+            refresh.first.click()
         page.wait_for_timeout(300)  # poll interval, not an assertion
     row.first.click()
-    conversation = page.get_by_role("region", name="Conversation")
     expect(conversation).to_be_visible()
     return conversation
 

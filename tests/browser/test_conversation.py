@@ -162,3 +162,24 @@ def test_conversation_reasoning_is_collapsed(
     assert seen[0]["open"] is False
     assert seen[0]["summary"] == "Thought through it"
     assert REASONING_SUMMARY.replace("**", "") in seen[0]["text"]
+
+
+def test_conversation_stays_at_bottom_when_an_approval_card_shrinks_it(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    for i in range(6):
+        other.send(chat["id"], f"long-answer {60 + i}")
+        other.wait_idle(chat["id"])
+    page = paired_page
+    open_chat(page, chat)
+    log = transcript(page)
+    expect(log.get_by_text(long_answer_text(65), exact=True)).to_be_visible()
+    send(page, "run-command please")
+    card = page.get_by_role("region", name="Approvals").get_by_role("group")
+    expect(card).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    # The dock took room from the transcript; the newest row is still in view.
+    gap = log.evaluate("el => el.scrollHeight - el.scrollTop - el.clientHeight")
+    assert gap <= 48
+    expect(log.locator("details.tl-command").last).to_be_in_viewport()

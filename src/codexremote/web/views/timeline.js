@@ -33,21 +33,39 @@ export function createTimeline({ onNearTop }) {
     return scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight;
   }
 
-  function scrollToBottom() {
+  let autoTop = -1; // where we last scrolled to ourselves
+
+  /** Follow the bottom. The scroll event this causes arrives later, maybe after the view
+   * shrank (an approval card, the keyboard): it must not count as the reader leaving. */
+  function toBottom() {
     scroller.scrollTop = scroller.scrollHeight;
+    autoTop = scroller.scrollTop;
+  }
+
+  function scrollToBottom() {
+    toBottom();
     pinned = true;
     pill.hidden = true;
   }
 
   scroller.addEventListener("scroll", () => {
-    pinned = distanceFromBottom() <= PIN_SLACK_PX;
+    const near = distanceFromBottom() <= PIN_SLACK_PX;
+    if (near || scroller.scrollTop !== autoTop) pinned = near;
     if (pinned) pill.hidden = true;
     if (scroller.scrollTop <= LOAD_OLDER_PX) onNearTop();
   }, { passive: true });
 
+  // The keyboard opening, the composer growing or an approval card arriving shrink the
+  // transcript: a reader at the bottom stays at the bottom.
+  if (typeof ResizeObserver === "function") {
+    new ResizeObserver(() => {
+      if (pinned) toBottom();
+    }).observe(scroller);
+  }
+
   /** After content changed: follow the bottom if pinned, else offer the pill. */
   function settle(grewAtBottom) {
-    if (pinned) scroller.scrollTop = scroller.scrollHeight;
+    if (pinned) toBottom();
     else if (grewAtBottom) pill.hidden = false;
   }
 
