@@ -15,13 +15,15 @@ PROVOKE = """
 console.error("guard-test console error");
 Promise.reject(new Error("guard-test rejection"));
 setTimeout(() => { throw new Error("guard-test uncaught"); }, 0);
-const s = document.createElement("script");
-s.textContent = "window.inlineRan = true";  // inline: the shell's CSP must refuse it
+const s = document.createElement("style");
+s.textContent = "body { --inline-ran: 1; }";  // inline style: style-src 'self' refuses it
 document.head.append(s);
+new Image().src = "http://elsewhere.invalid/pixel.png";  // img-src: blocked before any request
 """
 EXPECTED = ("guard-test console error", "guard-test rejection", "guard-test uncaught", "CSP")
-# Chromium's own console line for the refused inline script
+# the browsers' own console lines for the refused inline style and image
 CHROMIUM_CSP_LINE = "violates the following Content Security Policy directive"
+BLOCKED_STYLE = "resource error: <style>"  # the refused element's own error event
 
 
 def wait_for(check: Any, timeout: float = 5.0) -> Any:
@@ -38,8 +40,8 @@ def test_chromium_guard_sees_errors_and_csp_violations(page: Any, guard: Guard) 
     collect_probe(page, guard)
     assert all(any(e in g for g in guard.errors) for e in EXPECTED), guard.errors
     assert any(g.startswith("pageerror: ") for g in guard.errors), "Playwright's own event too"
-    assert page.evaluate("window.inlineRan === undefined")
-    for expected in (*EXPECTED, CHROMIUM_CSP_LINE):
+    assert page.evaluate("getComputedStyle(document.body).getPropertyValue('--inline-ran')") == ""
+    for expected in (*EXPECTED, CHROMIUM_CSP_LINE, BLOCKED_STYLE):
         guard.allow(expected)
     guard.assert_clean()
 
@@ -56,6 +58,9 @@ def test_webkit_probe_sees_errors_and_csp_violations(webkit: Any, companion: Com
         )
     )
     assert seen, probe_errors(webkit)
-    assert webkit.execute_script("return window.inlineRan === undefined")
-    for expected in EXPECTED:
+    ran = webkit.execute_script(
+        "return getComputedStyle(document.body).getPropertyValue('--inline-ran')"
+    )
+    assert ran == ""
+    for expected in (*EXPECTED, BLOCKED_STYLE):
         webkit.webkit_guard.allow(expected)

@@ -106,6 +106,8 @@ def test_index_is_templated_no_cache_with_the_shell_csp(
     for directive in ("script-src 'self'", "object-src 'none'", "frame-ancestors 'none'"):
         assert directive in csp[0]
     assert "unsafe-inline" not in csp[0] and "unsafe-eval" not in csp[0]
+    assert "require-trusted-types-for 'script'" in csp[0]
+    assert "trusted-types codexremote-markdown codexremote-sw dompurify" in csp[0]
     assert response.headers["x-content-type-options"] == "nosniff"
     assert response.headers["referrer-policy"] == "no-referrer"
 

@@ -27,7 +27,12 @@ REVALIDATE = "no-cache"
 SHELL_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
     "media-src 'self' blob:; connect-src 'self' {ws}; worker-src 'self'; manifest-src 'self'; "
-    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    "object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'; "
+    # Trusted Types (Chromium; WebKit ignores them): only lib/markdown.js's policy (and
+    # DOMPurify's own) may turn a string into HTML, only sw-client.js's the worker URL;
+    # any other innerHTML-style sink throws (SEC-12).
+    "require-trusted-types-for 'script'; "
+    "trusted-types codexremote-markdown codexremote-sw dompurify"
 )
 __all__ = ["accepts_gzip", "shell_csp", "web_router"]
 MISSING_SHELL = "The web client is not installed in this build"
