@@ -129,6 +129,11 @@ SEED_JS = """async ({count, projects}) => {
                  preview: "", updatedAt: now - i * 60, isRunning: false, pendingApprovals: 0 });
   }
   await store.put("drawer", "last", { projects: list, chats });
+  // What the page itself saves beside it: the first screenful, painted before the rest.
+  const { createDrawerModel } = await import(base + "lib/drawer-model.js");
+  const model = createDrawerModel();
+  model.setSnapshot({ projects: list, chats });
+  await store.put("drawer", "head", model.snapshot({ limit: 60 }));
   store.close();
 }"""
 

@@ -17,6 +17,7 @@ import { createAppBar } from "./views/app-bar.js";
 import { createUpdateBanner } from "./views/update-banner.js";
 import { createDrawer } from "./views/drawer.js";
 import { createSettings } from "./views/settings.js";
+import { createAnnouncer } from "./views/status.js";
 import { createPairingFlow } from "./pairing-flow.js";
 
 // Read and remove the offer before anything else runs: the nonce must not stay
@@ -25,34 +26,21 @@ const initialOffer = offerFromFragment(location.hash);
 if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
 
 const DRAWER_KEY = "last";
+const DRAWER_HEAD_KEY = "head"; // the first rows only: a launch paints them before reading all
+const HEAD_ROWS = 60;
 const PAIRING_KEY = "pairing";
 const LAST_CHAT_KEY = "lastChat";
 const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
 
-const statusRegion = document.getElementById("status");
 const screen = document.getElementById("screen");
 const root = document.getElementById("app");
-let toastTimer = 0;
-
-/** Transient messages go through the one live region (style.md, web client 13). */
-/** `quiet`: for screen readers only, when the screen already shows the same thing. */
-function announce(text, tone = "info", { quiet = false } = {}) {
-  clearTimeout(toastTimer);
-  statusRegion.textContent = "";
-  statusRegion.dataset.tone = tone;
-  // A fresh text node after clearing makes screen readers read a repeat too.
-  requestAnimationFrame(() => {
-    statusRegion.textContent = text;
-    statusRegion.classList.toggle("visible", Boolean(text) && !quiet);
-  });
-  toastTimer = setTimeout(() => statusRegion.classList.remove("visible"), 4000);
-}
+const announce = createAnnouncer(document.getElementById("status"));
 
 async function main() {
   watchViewport(root);
   const store = await openStore();
   // Every read the first paint needs starts at once (a launch paints from storage).
-  const saved = Promise.all([store.get("meta", PAIRING_KEY), store.get("drawer", DRAWER_KEY), store.get("meta", LAST_CHAT_KEY)]);
+  const saved = Promise.all([store.get("meta", PAIRING_KEY), store.get("drawer", DRAWER_HEAD_KEY), store.get("meta", LAST_CHAT_KEY)]);
   /** @type {{token: string, scheme: string, deviceId: string, deviceName: string, pairedAt: number} | null} */
   let pairing = ((await saved)[0]) ?? null;
   let screenName = "";
@@ -215,7 +203,9 @@ async function main() {
   function saveDrawer() {
     clearTimeout(saveTimer);
     saveTimer = 0;
-    if (model.hasData()) store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {});
+    if (!model.hasData()) return;
+    store.put("drawer", DRAWER_HEAD_KEY, model.snapshot({ limit: HEAD_ROWS })).catch(() => {});
+    store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {});
   }
   function saveDrawerSoon() {
     clearTimeout(saveTimer);
@@ -227,6 +217,7 @@ async function main() {
   document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flushDrawer());
 
   let refreshing = null;
+  let fresh = false; // the drawer holds the companion's list (not only a saved one)
   function refreshDrawer() {
     if (!pairing) return Promise.resolve();
     refreshing ??= (async () => {
@@ -235,6 +226,7 @@ async function main() {
         const startedAt = Date.now();
         const [projects, chats] = await Promise.all([api.get("/v1/projects"), api.get("/v1/chats")]);
         model.setSnapshot({ projects, chats }, { startedAt });
+        fresh = true;
         paintDrawer();
         saveDrawerSoon();
         drawerStatus();
@@ -360,11 +352,22 @@ async function main() {
     showPairing(null);
     return;
   }
-  const [, cached, lastChat] = await saved;
-  if (cached) {
-    model.setSnapshot(cached);
+  const [, head, lastChat] = await saved;
+  if (head) {
+    model.setSnapshot(head);
     drawer.setData(model.view());
   }
+  // The whole saved list follows (5,000 rows take a while to read); the companion's
+  // answer, if it came first, is newer and wins.
+  store
+    .get("drawer", DRAWER_KEY)
+    .then((all) => {
+      if (all && !fresh) {
+        model.setSnapshot(all);
+        paintDrawer();
+      }
+    })
+    .catch(() => {});
   showDrawer({ replace: true });
   stream.start();
   refreshDrawer();

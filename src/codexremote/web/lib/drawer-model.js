@@ -163,11 +163,26 @@ export function createDrawerModel() {
     chat: (id) => chats.get(id),
     hasData: () => loaded,
 
-    /** A plain copy to keep in IndexedDB (live flags included; they are refreshed on load). */
-    snapshot() {
+    /**
+     * A plain copy to keep in IndexedDB (live flags included; they are refreshed on load).
+     * `limit`: only the first rows in drawer order (what a launch paints before the rest).
+     */
+    snapshot({ limit = Infinity } = {}) {
+      let list = [...chats.values()];
+      let kept = projects;
+      if (limit < list.length) {
+        const order = [...projects].sort((a, b) => (b.lastUpdatedAt ?? 0) - (a.lastUpdatedAt ?? 0));
+        const rank = new Map(order.map((p, i) => [p.id, i]));
+        list = list
+          .filter((c) => rank.has(c.projectId))
+          .sort((a, b) => rank.get(a.projectId) - rank.get(b.projectId) || b.updatedAt - a.updatedAt)
+          .slice(0, limit);
+        const used = new Set(list.map((c) => c.projectId));
+        kept = order.filter((p) => used.has(p.id));
+      }
       return {
-        projects,
-        chats: [...chats.values()].map(({ searchTitle, needsApproval, running, liveAt, touched, ...chat }) => ({
+        projects: kept,
+        chats: list.map(({ searchTitle, needsApproval, running, liveAt, touched, ...chat }) => ({
           ...chat,
           isRunning: running,
           pendingApprovals: approvals.get(chat.id) ? approvals.get(chat.id).ids.size + approvals.get(chat.id).unknown : 0,
