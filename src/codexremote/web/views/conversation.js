@@ -59,6 +59,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   let activeTurn = null;
   let online = true;
   let localCount = 0;
+  let stale = false; // the last newest-page fetch failed
 
   const timeline = createTimeline({ onNearTop: () => loadOlder() });
   const composer = createComposer({
@@ -151,13 +152,14 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       api.get(`/v1/approvals?chatId=${encodeURIComponent(id)}`),
     ]);
     if (mine !== generation) return;
+    stale = page.status === "rejected";
     if (state.status === "fulfilled" && state.value) setRunning(state.value.isRunning, state.value.activeTurnId);
     if (page.status === "fulfilled") {
       if (first) cursor = null;
       applyNewest(page.value, true);
       if (first) timeline.scrollToBottom();
       store.put("pages", id, page.value).catch(() => {});
-      if (first) fillViewport();
+      fillViewport();
     } else if (first) {
       timeline.setStatus(`Could not load this chat: ${page.reason?.message ?? "request failed"}`);
     }
@@ -283,7 +285,11 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   if (typeof stream.onState === "function") {
     if (typeof stream.state === "string") online = stream.state === "connected";
     stream.onState((state) => {
+      const back = state === "connected" && !online;
       online = state === "connected";
+      // Back after being away: a page that failed to load while offline is fetched now
+      // (the stream itself resumes from lastSeq, so nothing is applied twice).
+      if (back && chat && stale) refresh().catch(() => {});
     });
   }
   if (typeof outbox.onChange === "function") {
