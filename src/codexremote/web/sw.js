@@ -10,6 +10,9 @@ const PREFIX = "codexremote-shell-";
 const CACHE = PREFIX + VERSION;
 const SHELL = new Set(["/", "/manifest.webmanifest", ...FILES]);
 
+let opened = null; // one Cache object for every request a launch makes (about 25)
+const shellCache = () => (opened ??= caches.open(CACHE));
+
 self.addEventListener("install", (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll([...SHELL])));
 });
@@ -38,7 +41,7 @@ self.addEventListener("fetch", (event) => {
   if (!SHELL.has(path)) return; // the API and anything else: straight to the network
   event.respondWith(
     (async () => {
-      const cache = await caches.open(CACHE);
+      const cache = await shellCache();
       const hit = await cache.match(path);
       if (hit) return hit;
       const response = await fetch(request);
