@@ -19,22 +19,32 @@ function chatPath(chatId, tail) {
   return `/v1/chats/${encodeURIComponent(chatId)}/${tail}`;
 }
 
-/** Page items (newest first) + live command cards → rows oldest first. */
-function pageRows(data) {
+/** Page items (newest first) + live command cards → rows oldest first. A card already
+ * on screen keeps its place after `anchors.get(id)` (the row before it there); others go
+ * by time: after everything older, within the same second before the answer. */
+function pageRows(data, anchors = new Map()) {
   const items = (data.items ?? []).slice().reverse();
+  const placed = new Set();
   for (const card of data.liveActivities ?? []) {
     if (items.some((i) => i.id === card.id)) continue;
-    // After everything older; within the same second, before the answer that followed it.
-    const t = card.createdAt ?? 0;
-    let at = items.length;
-    while (at > 0) {
-      const prev = items[at - 1];
-      const later = (prev.createdAt ?? 0) > t;
-      const sameSecondAnswer = (prev.createdAt ?? 0) === t && prev.role === "assistant";
-      if (!later && !sameSecondAnswer) break;
-      at -= 1;
+    const row = { ...card, type: "activity" };
+    const anchor = anchors.get(card.id);
+    let at = anchor ? items.findIndex((i) => i.id === anchor) + 1 : 0;
+    if (at > 0) {
+      while (at < items.length && placed.has(items[at].id)) at += 1;
+    } else {
+      const t = card.createdAt ?? 0;
+      at = items.length;
+      while (at > 0) {
+        const prev = items[at - 1];
+        const later = (prev.createdAt ?? 0) > t;
+        const sameSecondAnswer = (prev.createdAt ?? 0) === t && prev.role === "assistant";
+        if (!later && !sameSecondAnswer) break;
+        at -= 1;
+      }
     }
-    items.splice(at, 0, { ...card, type: "activity" });
+    items.splice(at, 0, row);
+    placed.add(row.id);
   }
   return items;
 }
@@ -96,16 +106,19 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     element.classList.toggle("is-running", running);
   }
 
-  /** Drop live rows the fresh page now holds: messages by text, whole finished turns. */
+  /** Drop live rows the fresh page now holds: messages by text, whole finished turns.
+   * Returns where each shown command card sits (the row before it, as a page id). */
   function reconcile(data) {
+    const order = timeline.keys();
     // Only rows the page adds can cover a live row: an older "yes" never hides a new one.
     const known = new Set(timeline.historyEntries().map((e) => e.key));
     const texts = new Map();
-    for (const item of data.items ?? []) {
+    for (const item of (data.items ?? []).slice().reverse()) {
       if ((item.type !== "message" && !item.role) || known.has(item.id)) continue;
       const key = `${item.role}\u0000${String(item.text ?? "").trim()}`;
-      texts.set(key, (texts.get(key) ?? 0) + 1);
+      texts.set(key, [...(texts.get(key) ?? []), item.id]);
     }
+    const coveredBy = new Map();
     const turns = new Map();
     const drop = [];
     for (const entry of timeline.liveEntries()) {
@@ -116,8 +129,9 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       const turn = d.turnId ?? "";
       const stats = turns.get(turn) ?? { total: 0, matched: 0 };
       stats.total += 1;
-      if (!d.queued && (texts.get(key) ?? 0) > 0) {
-        texts.set(key, texts.get(key) - 1);
+      const ids = texts.get(key);
+      if (!d.queued && ids?.length) {
+        coveredBy.set(entry.key, ids.shift());
         stats.matched += 1;
         drop.push(entry.key);
       }
@@ -131,11 +145,29 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       const finished = !(running && turn === activeTurn);
       if (stats && finished && stats.matched === stats.total && !adopt.has(entry.key)) timeline.remove(entry.key);
     }
+    return anchorsFor(data, order, coveredBy);
+  }
+
+  /** For each command card on screen, the page row now standing where the row before it was. */
+  function anchorsFor(data, order, coveredBy = new Map()) {
+    const pageIds = new Set((data.items ?? []).map((i) => i.id));
+    const anchors = new Map();
+    for (const card of data.liveActivities ?? []) {
+      const at = order.indexOf(card.id);
+      for (let i = at - 1; i >= 0; i -= 1) {
+        const id = pageIds.has(order[i]) ? order[i] : coveredBy.get(order[i]);
+        if (id) {
+          anchors.set(card.id, id);
+          break;
+        }
+      }
+    }
+    return anchors;
   }
 
   function applyNewest(data, fresh) {
-    if (fresh) reconcile(data);
-    const overlapped = timeline.setNewest(pageRows(data));
+    const anchors = fresh ? reconcile(data) : anchorsFor(data, timeline.keys());
+    const overlapped = timeline.setNewest(pageRows(data, anchors));
     if (!overlapped || cursor === null || !fresh) cursor = data.nextCursor ?? null;
     timeline.setStatus(data.items?.length || timeline.liveEntries().length ? "" : "No messages yet");
   }

@@ -213,6 +213,11 @@ export function createTimeline({ onNearTop }) {
     for (const [k, v] of rest) entries.set(k, v);
   }
 
+  /** Every row's key, top to bottom. */
+  function keys() {
+    return [...entries.keys()];
+  }
+
   function liveEntries() {
     return [...entries.values()].filter((e) => e.source === "live");
   }
@@ -241,7 +246,7 @@ export function createTimeline({ onNearTop }) {
 
   return {
     element, scroller, schedule, setNewest, prependOlder, live, has, get, remove, rekey,
-    liveEntries, historyEntries, reset, setStatus, needsMore, scrollToBottom,
+    keys, liveEntries, historyEntries, reset, setStatus, needsMore, scrollToBottom,
     isPinned: () => pinned,
   };
 }
