@@ -68,6 +68,10 @@ def test_approvals_approve_command_and_see_it_run(
     expect(card.get_by_text(COMMAND, exact=True)).to_be_visible()
     expect(card.get_by_text(str(git_repo), exact=True)).to_be_visible()
     expect(card.get_by_text("Risk high")).to_be_visible()
+    # The command's row waits for the decision, and the header took the chat's new name.
+    waiting = transcript(page).locator("details.tl-command", has_text=COMMAND)
+    expect(waiting.get_by_text("Waiting for approval")).to_be_visible()
+    expect(page.get_by_role("heading", name="run-command please")).to_be_visible()
     screenshot(page, "conversation-approval", readme=True)
 
     # Two taps in the same instant: one decision leaves the page.

@@ -9,6 +9,7 @@ import { createApprovalCard, OUTCOMES } from "./approval-card.js";
 import * as rows from "./timeline-items.js";
 
 const FINAL_STATUSES = new Set([404, 409, 410]);
+const WAITING = "Waiting for approval";
 
 function shortSummary(approval) {
   const command = approval.details?.command;
@@ -36,6 +37,11 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
   function note(approval, text) {
     const target = typeof approval.itemId === "string" ? timeline.get(approval.itemId) : null;
     if (target) {
+      const state = target.row.element.querySelector(".activity-state");
+      if (state && state.textContent === WAITING) {
+        // Until the item's own completion says how it went.
+        timeline.live(approval.itemId, null, { stateText: text === "Declined" ? "Declined" : "Running…" });
+      }
       const host = target.row.element.querySelector("summary") ?? target.row.element;
       host.querySelector(".tl-approval")?.remove();
       host.append(h("span", { class: "tl-approval", text }));
@@ -89,6 +95,10 @@ export function createApprovalDock({ outbox, announce, timeline, isOnline, focus
       onDismiss: () => drop(approval.id, ""),
     });
     open.set(approval.id, { card, decided: null, cleared: false });
+    // The row of the item it is about (command, edit, tool call) waits, not "runs".
+    if (typeof approval.itemId === "string" && timeline.has(approval.itemId)) {
+      timeline.live(approval.itemId, null, { stateText: WAITING, running: false });
+    }
     element.append(card.element);
     sync();
   }

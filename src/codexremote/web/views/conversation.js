@@ -13,6 +13,7 @@ import { createComposer } from "./composer.js";
 import * as rows from "./timeline-items.js";
 
 const PAGE_LIMIT = 50;
+const PLACEHOLDER_TITLES = new Set(["", "chat", "untitled chat", "new thread"]);
 const SETTLE_RETRY_MS = 2500; // the companion re-looks for a missing rollout after 2 s
 
 function chatPath(chatId, tail) {
@@ -88,6 +89,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       if (!isRunning) refresh().then(() => settleLater(turnId), () => {});
     },
     onUserItem: (text, itemId) => {
+      nameAfter(text);
       if (timeline.liveEntries().some((e) => e.data.bound === itemId)) return true;
       const mine = timeline.liveEntries().find((e) => e.data.local && !e.data.bound && e.data.text === text);
       if (!mine) return false;
@@ -239,9 +241,15 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     if (mine === generation) fillViewport();
   }
 
+  /** A placeholder title becomes the first message, as the companion names the chat. */
+  function nameAfter(text) {
+    if (PLACEHOLDER_TITLES.has(title.textContent.trim().toLowerCase())) title.textContent = text;
+  }
+
   function send(kind, text) {
     if (!chat) return;
     const id = chat.id;
+    nameAfter(text);
     const key = `local:${Date.now()}:${(localCount += 1)}`;
     const queued = !online;
     timeline.live(key, () => rows.userMessage({ text }), {
@@ -307,9 +315,11 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       case "approval_auto_accepted":
         dock.autoAccepted(frame.payload);
         return;
-      case "thread_name_updated":
-        if (typeof frame.payload?.threadName === "string") title.textContent = frame.payload.threadName;
+      case "thread_name_updated": {
+        const name = frame.payload?.threadName ?? frame.payload?.name;
+        if (typeof name === "string" && name.trim()) title.textContent = name;
         return;
+      }
       default:
         live.apply(frame);
     }

@@ -135,7 +135,9 @@ export function command(data) {
 /** A file edit: path and +/- counts (one row per file). */
 export function fileEdit(data) {
   const element = h("div", { class: "tl-row tl-activity tl-file" });
-  function update(next) {
+  const shown = { title: "Edited", files: [], stateText: "" };
+  function update(patch) {
+    const next = Object.assign(shown, Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)));
     clear(element);
     const files = next.files ?? [];
     element.append(h("span", { class: "activity-title", text: next.title || "Edited" }));
