@@ -78,8 +78,8 @@ export function createLiveApplier(timeline, hooks) {
           { ...base, fullText: done ? reasoningText(it) : undefined, done });
         return;
       case "commandExecution":
-        timeline.live(it.id, () => rows.command({ title: "Ran" }), {
-          ...base, title: "Ran", command: it.command ?? "", ...commandState(it),
+        timeline.live(it.id, () => rows.command({ title: "Command" }), {
+          ...base, title: it.status === "inProgress" ? "Command" : "Ran", command: it.command ?? "", ...commandState(it),
           output: typeof it.aggregatedOutput === "string" ? it.aggregatedOutput : undefined,
         });
         return;
