@@ -150,6 +150,7 @@ async function main() {
       } catch (error) {
         conversationLoad = null; // try again on the next tap
         announce(`Could not open the chat: ${error?.message ?? error}`, "error");
+        if (screenName !== "drawer") showDrawer({ replace: true });
         return;
       }
     }
@@ -368,12 +369,17 @@ async function main() {
       }
     })
     .catch(() => {});
-  showDrawer({ replace: true });
   stream.start();
   refreshDrawer();
-  // A launch returns to the chat that was open, painted from its saved page at once.
-  if (lastChat?.id) showChat(model.chat(lastChat.id) ?? lastChat);
-  else prefetchConversation();
+  if (lastChat?.id) {
+    // A launch returns to the chat that was open, painted from its saved page at once;
+    // the drawer is one step back.
+    history.replaceState({ screen: "drawer" }, "");
+    showChat(model.chat(lastChat.id) ?? lastChat);
+  } else {
+    showDrawer({ replace: true });
+    prefetchConversation();
+  }
 
   function prefetchConversation() {
     const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 1500));
