@@ -129,7 +129,8 @@ class Companion:
             with urllib.request.urlopen(req, timeout=CLI_TIMEOUT_S) as response:
                 status, raw = response.status, response.read()
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            with error:  # an HTTPError holds the response's socket until closed
+                status, raw = error.code, error.read()
         try:
             return status, json.loads(raw)
         except ValueError:

@@ -116,9 +116,12 @@ def companion(
 
 
 @pytest.fixture
-def proxy(companion: Companion) -> NetProxy:
-    """Between the browser and the companion: ``proxy.cut()`` / ``proxy.restore()``."""
+def proxy(companion: Companion, guard: Guard) -> NetProxy:
+    """Between the browser and the companion: ``proxy.cut()`` / ``proxy.restore()``.
+    A cut makes the page's guard accept the browser's own lines for the requests it
+    broke (``Guard.allow_network_errors``); page errors still fail the test."""
     found: NetProxy = companion.proxy  # type: ignore[attr-defined]
+    found.on_cut = guard.allow_network_errors
     return found
 
 

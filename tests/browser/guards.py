@@ -33,6 +33,13 @@ class Guard:
         for a 401 in a revocation test, or a refused connection while offline)."""
         self.allowed.append(re.compile(pattern))
 
+    def allow_network_errors(self) -> None:
+        """The browser's own lines for requests a network cut broke (called by
+        ``proxy.cut()``): a fetch in flight ends in ``net::ERR_EMPTY_RESPONSE`` or a
+        reset, the stream socket "failed". Page errors and rejections still count."""
+        self.allow(r"net::ERR_(EMPTY_RESPONSE|CONNECTION_(RESET|REFUSED|CLOSED|ABORTED))")
+        self.allow(r"WebSocket connection to .* failed")
+
     def add(self, text: str) -> None:
         self.errors.append(text)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from tests.harness.processes import free_port
@@ -42,6 +42,7 @@ class NetProxy:
         self.port = free_port()
         self.probe = inject_probe
         self.offline = False
+        self.on_cut: Callable[[], None] | None = None  # e.g. the page guard's allowance
         self.connections = 0
         self._writers: set[asyncio.StreamWriter] = set()
         self._loop = asyncio.new_event_loop()
@@ -65,6 +66,8 @@ class NetProxy:
 
     def cut(self) -> None:
         """Offline: close every connection now, refuse new ones."""
+        if self.on_cut is not None:
+            self.on_cut()
         self._call(self._cut())
 
     def restore(self) -> None:
@@ -78,9 +81,19 @@ class NetProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _stop(self) -> None:
+        """Close everything and let every handler finish on this loop before it stops,
+        so no transport or task is left for the garbage collector to complain about."""
         if self._server is not None:
             self._server.close()
         await self._cut()
+        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in others:
+            task.cancel()
+        await asyncio.gather(*others, return_exceptions=True)
+        if self._server is not None:
+            await self._server.wait_closed()
+        for _ in range(3):  # aborted transports close in call_soon callbacks
+            await asyncio.sleep(0)
 
     async def _cut(self) -> None:
         self.offline = True
