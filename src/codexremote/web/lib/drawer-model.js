@@ -13,6 +13,11 @@
  *   hasData: () => boolean,
  * }}
  */
+/** Chats newest first; within one second, the one the stream touched last first. */
+export function newestFirst(a, b) {
+  return b.updatedAt - a.updatedAt || (b.touchedMs ?? 0) - (a.touchedMs ?? 0);
+}
+
 export function createDrawerModel() {
   let projects = [];
   /** @type {Map<string, any>} */
@@ -34,6 +39,8 @@ export function createDrawerModel() {
     const seconds = Math.floor((timestamp || Date.now()) / 1000);
     if (seconds > chat.updatedAt) chat.updatedAt = seconds;
     chat.touched = Math.max(chat.touched ?? 0, seconds);
+    // Seconds tie often (a chat created in the same second): the live event's ms break it.
+    chat.touchedMs = Math.max(chat.touchedMs ?? 0, timestamp || Date.now());
     const project = projects.find((p) => p.id === chat.projectId);
     if (project && seconds > (project.lastUpdatedAt ?? 0)) project.lastUpdatedAt = seconds;
   }
@@ -63,7 +70,10 @@ export function createDrawerModel() {
         if (previous?.touched > chat.updatedAt) {
           // The companion's list may lag what the stream showed (a turn started).
           chat.updatedAt = previous.touched;
+        }
+        if (previous?.touched) {
           chat.touched = previous.touched;
+          chat.touchedMs = previous.touchedMs;
         }
         const count = Number.isInteger(raw.pendingApprovals) ? raw.pendingApprovals : 0;
         const known = approvals.get(chat.id);
@@ -175,14 +185,14 @@ export function createDrawerModel() {
         const rank = new Map(order.map((p, i) => [p.id, i]));
         list = list
           .filter((c) => rank.has(c.projectId))
-          .sort((a, b) => rank.get(a.projectId) - rank.get(b.projectId) || b.updatedAt - a.updatedAt)
+          .sort((a, b) => rank.get(a.projectId) - rank.get(b.projectId) || newestFirst(a, b))
           .slice(0, limit);
         const used = new Set(list.map((c) => c.projectId));
         kept = order.filter((p) => used.has(p.id));
       }
       return {
         projects: kept,
-        chats: list.map(({ searchTitle, needsApproval, running, liveAt, touched, ...chat }) => ({
+        chats: list.map(({ searchTitle, needsApproval, running, liveAt, touched, touchedMs, ...chat }) => ({
           ...chat,
           isRunning: running,
           pendingApprovals: approvals.get(chat.id) ? approvals.get(chat.id).ids.size + approvals.get(chat.id).unknown : 0,

@@ -7,6 +7,7 @@
 
 import { clear, h } from "../lib/dom.js";
 import { relativeTime } from "../lib/time.js";
+import { newestFirst } from "../lib/drawer-model.js";
 
 const HEADER_REM = 3; // project header row
 const CHAT_REM = 4.25; // chat row
@@ -209,7 +210,7 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
         if (list_) list_.push(chat);
         else chatsByProject.set(chat.projectId, [chat]);
       }
-      for (const chats of chatsByProject.values()) chats.sort((a, b) => b.updatedAt - a.updatedAt);
+      for (const chats of chatsByProject.values()) chats.sort(newestFirst);
       rebuild();
     },
     /** A short line above the list ("Reconnecting… showing saved chats", errors). */
