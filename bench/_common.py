@@ -178,10 +178,12 @@ class CompanionHost:
         history_route: bool = False,
         profile: Path | None = None,
         stage_file: Path | None = None,
+        web_dir: Path | None = None,
     ) -> None:
         self.workdir = workdir
         self.profile = profile
         self.stage_file = stage_file
+        self.web_dir = web_dir
         self.port = free_port()
         self.fake_env = dict(fake_env)
         self.history_route = history_route
@@ -231,6 +233,8 @@ class CompanionHost:
             argv += ["--stage-file", str(self.stage_file)]
         if self.profile is not None:
             argv += ["--profile", str(self.profile)]
+        if self.web_dir is not None:
+            argv += ["--web-dir", str(self.web_dir)]
         self.process = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, text=True, env=env
         )

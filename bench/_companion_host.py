@@ -89,6 +89,10 @@ async def main(args: argparse.Namespace) -> None:
 
         services.supervisor.add_notification_handler(on_delta)
     token = services.devices.issue("bench").token
+    if args.web_dir:  # a web client other than the package's own (bench experiments)
+        from codexremote.web_shell import load_shell
+
+        services.shell = load_shell(Path(args.web_dir))
     app = create_app(services)
     history_path = ""
     if args.history_route:
@@ -132,6 +136,7 @@ if __name__ == "__main__":
     parser.add_argument("--state-dir", required=True)
     parser.add_argument("--codex-home", required=True)
     parser.add_argument("--history-route", action="store_true")
+    parser.add_argument("--web-dir", help="serve this web client directory instead of web/")
     parser.add_argument("--stage-file", help="write per-event dispatch lags (ns) here at exit")
     parser.add_argument("--profile", help="write cProfile stats of the whole run to this file")
     parsed = parser.parse_args()

@@ -34,6 +34,7 @@ from codexremote.api.push import push_router
 from codexremote.api.security import Perimeter
 from codexremote.api.stream import StreamHub, stream_router
 from codexremote.api.stream_events import stream_events_router
+from codexremote.api.web import web_router
 from codexremote.approvals.always_allow import AlwaysAllowStore
 from codexremote.approvals.service import ApprovalService
 from codexremote.approvals.types import ServerRequest
@@ -46,6 +47,7 @@ from codexremote.dictation import DictationConfig, Transcriber
 from codexremote.events.bus import EventBus
 from codexremote.history.live import LiveActivities
 from codexremote.history.timeline import HistoryService
+from codexremote.idempotency import IdempotencyKeys
 from codexremote.ids import project_id_for_cwd
 from codexremote.launcher import app_server_launcher, child_environment, resolve_codex_bin
 from codexremote.pairing.device_store import DeviceStore
@@ -61,6 +63,7 @@ from codexremote.runtime_config import (
 )
 from codexremote.settings import Settings
 from codexremote.stream.relay import NotificationRelay
+from codexremote.web_shell import ShellAssets, load_shell
 
 log = logging.getLogger("codexremote")
 
@@ -84,7 +87,9 @@ class Services:
     history: HistoryService
     desktop: DesktopSync
     push: PushService | None = None
+    idempotency: IdempotencyKeys = field(default_factory=IdempotencyKeys)
     pairing: PairingServices | None = None
+    shell: ShellAssets | None = None  # the web client's files; loaded by create_app
     advertised_host: str = "127.0.0.1"
     announce_offer: bool = False  # serve prints a pairing offer when no device is paired
     # Where phones reach us when a proxy publishes us (`serve --tailscale`: https on 443).
@@ -330,6 +335,7 @@ def create_app(services: Services) -> FastAPI:
         closing: set[asyncio.Task[int]] = set()
 
         def on_revoked(device_id: str) -> None:
+            services.idempotency.forget_device(device_id)
             task = loop.create_task(services.hub.close_device(device_id))
             closing.add(task)
             task.add_done_callback(closing.discard)
@@ -369,8 +375,11 @@ def create_app(services: Services) -> FastAPI:
             services.token_limiter,
         )
     )
-    app.include_router(chats_router(services.chats, require_device))
-    app.include_router(approvals_router(services.approvals, services.chats, require_device))
+    keys = services.idempotency
+    app.include_router(
+        chats_router(services.chats, require_device, keys, services.approvals.open_counts)
+    )
+    app.include_router(approvals_router(services.approvals, services.chats, require_device, keys))
     app.include_router(
         pairing_router(
             services.pairing_manager, services.devices, services.public_address, require_device
@@ -397,6 +406,17 @@ def create_app(services: Services) -> FastAPI:
         )
     )
     settings = services.settings
+    shell = services.shell if services.shell is not None else load_shell()
+    services.shell = shell
+    log.debug(
+        "web shell %s: %d files, %d bytes, %d gzip, loaded in %.1f ms",
+        shell.version,
+        shell.figures.files,
+        shell.figures.raw_bytes,
+        shell.figures.gzip_bytes,
+        shell.figures.load_ms,
+    )
+    app.include_router(web_router(shell, settings.scheme))
     app.add_middleware(JsonBodyGuard)  # inside the Perimeter: bodies arrive capped
     app.add_middleware(
         Perimeter,

@@ -17,6 +17,7 @@ Markers (first marker word found in the prompt wins; none -> ``hello``):
 ``mcp-ask``         step 0: ``mcp__demo`` ``ask`` (server-initiated elicitation); step 1+: final
 ``long-answer N``   final answer of N deltas, text = ``long_answer_text(N)``
 ``slow-answer [N]`` N (default 40) deltas 50 ms apart, text = ``slow_answer_text(N)``
+``hostile-answer``  a final answer full of HTML/JS (SEC-12): ``HOSTILE_ANSWER``
 ``fail-model``      ``response.failed``
 ``http-500``        HTTP 500
 ==================  ======================================================
@@ -55,6 +56,16 @@ MCP_ASK_QUESTION = "May the demo server proceed?"  # mcp-ask: the elicitation me
 FAIL_MESSAGE = "fake model failure"
 TOOL_DONE_ANSWER = "The tool call finished."
 TOOL_REJECTED_ANSWER = "The tool call was rejected."
+# hostile-answer (SEC-12): everything a page must render inert. Each payload sets
+# window.__pwned when it runs, so a test can tell that nothing ran.
+HOSTILE_ANSWER = (
+    "Look: <img src=x onerror=\"window.__pwned='img'\"> and "
+    "<script>window.__pwned='script'</script> done.\n\n"
+    "[open me](javascript:window.__pwned='link') and "
+    "<a href=\"javascript:window.__pwned='a'\" onclick=\"window.__pwned='click'\">raw</a>\n\n"
+    "```html\n<img src=x onerror=\"window.__pwned='code'\"><b>bold?</b>\n```\n\n"
+    "Safe: [docs](https://example.org/docs)"
+)
 
 
 @dataclass(frozen=True)
@@ -301,6 +312,10 @@ def slow_answer(p: Prompt) -> Reply:
     return Reply([created(resp_id), *events, completed(resp_id)])
 
 
+def hostile_answer(p: Prompt) -> Reply:
+    return _final(p, HOSTILE_ANSWER)
+
+
 def fail_model(p: Prompt) -> Reply:
     error = {"code": "server_error", "message": FAIL_MESSAGE}
     failed = {"type": "response.failed", "response": {"id": f"resp_{p.seq}", "error": error}}
@@ -322,6 +337,7 @@ SCRIPTS: dict[str, Script] = {
     "mcp-ask": mcp_ask,
     "long-answer": long_answer,
     "slow-answer": slow_answer,
+    "hostile-answer": hostile_answer,
     "fail-model": fail_model,
     "http-500": http_500,
 }

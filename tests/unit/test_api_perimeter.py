@@ -53,6 +53,7 @@ PATH_VALUES = {
     "scope_key": "mcp_tool:demo/touch",
     "seq": "1",
     "subscription_id": "0123456789abcdef0123456789abcdef",
+    "path": "0123456789ab/app.js",  # /app/<version>/<file> of the web shell
 }
 PARAM = re.compile(r"\{([a-zA-Z_]+)(?::[a-z]+)?\}")
 QUERY_VALUES = {"/v1/approvals/auto-accepted": {"chatId": PATH_VALUES["chat_id"]}}
@@ -189,9 +190,29 @@ def call(client: TestClient, endpoint: Endpoint, headers: dict[str, str]) -> Any
     )
 
 
+SHELL_PATHS = ("/", "/sw.js", "/manifest.webmanifest")
+SEC12_DIRECTIVES = (
+    "default-src 'self'",
+    "script-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+)
+
+
 def assert_security_headers(response: Any) -> None:
+    """Exactly one CSP: the API's on every API or error answer; a served shell file
+    carries the shell's own (its connect-src adds the ws origin), still SEC-12 strict."""
+    shell_file = response.status_code < 400 and (
+        response.request.url.path in SHELL_PATHS or response.request.url.path.startswith("/app/")
+    )
     for name, value in SECURITY_HEADERS.items():
-        assert response.headers.get(name) == value, (response.request.url, name, response.headers)
+        where = (response.request.url, name, response.headers)
+        if name == "content-security-policy" and shell_file:
+            (csp,) = response.headers.get_list(name)
+            assert all(d in csp.split("; ") for d in SEC12_DIRECTIVES), where
+            continue
+        assert response.headers.get_list(name) == [value], where
 
 
 # -------------------------------------------------------------------- SEC-04
@@ -356,7 +377,16 @@ def test_sec02_host_matrix(harness: Harness) -> None:
         "/v1/openapi.json": 200,
         "/v1/pairing/request": 200,
         "/v1/pairing/confirm": 400,  # {} lacks the fields
+        "/app/{path:path}": 404,  # a version that is not this shell's
     }
+    shell = harness.services.shell
+    assert shell is not None
+    for path, asset in (
+        ("/", shell.index),
+        ("/sw.js", shell.service_worker),
+        ("/manifest.webmanifest", shell.manifest),
+    ):  # served once the client ships the file (test_web_shell covers both cases)
+        expected_public[path] = 200 if asset is not None else 404
     for endpoint in endpoints:
         for host in GOOD_HOSTS:
             response = call(harness.client, endpoint, {"Host": host})
@@ -531,6 +561,8 @@ def test_sec16_t21_security_headers_on_every_response(harness: Harness) -> None:
     for response in responses:
         statuses.add(response.status_code)
         assert_security_headers(response)
+        if response.status_code == 200 and response.request.url.path in SHELL_PATHS:
+            continue  # a shell file: its caching and types are test_web_shell's subject
         assert response.headers["cache-control"] == "no-store", response.request.url
         assert response.headers["content-type"].startswith("application/json")
         assert "Traceback" not in response.text

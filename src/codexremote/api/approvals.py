@@ -7,10 +7,11 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from codexremote.api.common import read_object
+from codexremote.api.common import DecisionBody, idempotent, json_body, read_object
 from codexremote.approvals.service import ApprovalService
 from codexremote.chats.service import ChatService, validate_chat_id
 from codexremote.errors import BadRequest, NotFound
+from codexremote.idempotency import IdempotencyKeys, checked_key
 
 MAX_DECISION_CHARS = 64
 
@@ -19,6 +20,7 @@ def approvals_router(
     approvals: ApprovalService,
     chats: ChatService,
     require_device: Callable[[Request], Awaitable[str]],
+    keys: IdempotencyKeys,
 ) -> APIRouter:
     router = APIRouter(prefix="/v1", dependencies=[Depends(require_device)], tags=["approvals"])
 
@@ -54,15 +56,20 @@ def approvals_router(
             raise NotFound("No always-allow entry with that key")
         return {"ok": True}
 
-    @router.post("/approvals/{approval_id}")
+    @router.post("/approvals/{approval_id}", openapi_extra=json_body(DecisionBody))
     async def decide(approval_id: str, request: Request) -> dict[str, Any]:
         body = await read_object(request)
+        checked_key(body.get("idempotencyKey"))
         decision = body.get("decision")
         if not isinstance(decision, str) or not decision or len(decision) > MAX_DECISION_CHARS:
             raise BadRequest("Expected decision to be a non-empty string")
         if len(approval_id) > 128:
             raise NotFound("Approval request not found")
-        await approvals.decide(approval_id, decision)
-        return {"ok": True}
+
+        async def answer() -> dict[str, Any]:
+            await approvals.decide(approval_id, decision)
+            return {"ok": True}
+
+        return await idempotent(keys, request, body, answer)
 
     return router

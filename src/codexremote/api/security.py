@@ -176,11 +176,13 @@ class Perimeter:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_holder["status"] = message["status"]
+                existing = {k.lower() for k, _ in message.get("headers", [])}
+                # A route may set a stricter-or-different CSP of its own (the web shell
+                # adds its ws origin to connect-src); two CSP headers would intersect.
                 extra = [
-                    *SECURITY_HEADERS,
+                    *(h for h in SECURITY_HEADERS if h[0] not in existing),
                     (b"x-codex-trace-id", trace_id[:64].encode("latin-1", "replace")),
                 ]
-                existing = {k.lower() for k, _ in message.get("headers", [])}
                 if is_api and b"cache-control" not in existing:
                     extra.append((b"cache-control", b"no-store"))
                 message = {**message, "headers": [*message.get("headers", []), *extra]}

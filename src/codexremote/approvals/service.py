@@ -94,6 +94,14 @@ class ApprovalService:
         entries = self._registry.newest_first()
         return [e.approval for e in entries if e.approval.chat_id == chat_id]
 
+    def open_counts(self) -> dict[str, int]:
+        """Open approvals per chat (the drawer's "needs you" badge)."""
+        counts: dict[str, int] = {}
+        for entry in self._registry.open_entries():
+            chat_id = entry.approval.chat_id
+            counts[chat_id] = counts.get(chat_id, 0) + 1
+        return counts
+
     def newest_for_chat(self, chat_id: str) -> Approval | None:
         """The approval ``GET /v1/chats/{id}/pending-approval`` returns."""
         approvals = self.open_for_chat(chat_id)

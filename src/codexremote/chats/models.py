@@ -23,6 +23,8 @@ class ChatThread(BaseModel):
     updatedAt: int
     cwd: str | None = None  # additive
     status: str | None = None  # additive: idle / active / systemError / notLoaded
+    isRunning: bool | None = None  # additive (GET /v1/chats): a turn of ours is running
+    pendingApprovals: int | None = None  # additive (GET /v1/chats): open approvals
 
 
 class Activation(BaseModel):

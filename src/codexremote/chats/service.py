@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,6 +111,19 @@ class ChatService:
         if cwd is None:
             raise NotFound("Project not found")
         return cwd
+
+    def drawer_rows(
+        self, project_id: str | None, open_approvals: Mapping[str, int]
+    ) -> list[dict[str, Any]]:
+        """The drawer's rows with their live state, so the phone needs no request per
+        chat: ``isRunning`` from the turns we know are running (our sends and the
+        relay's turn notifications), ``pendingApprovals`` from the approvals registry."""
+        rows = self.directory.chat_rows(project_id)
+        active = self.turns.active_turn
+        for row in rows:
+            row["isRunning"] = active(row["id"]) is not None
+            row["pendingApprovals"] = open_approvals.get(row["id"], 0)
+        return rows
 
     # -- actions -----------------------------------------------------------
     async def create(self, cwd: Any, model: Any = None) -> ChatThread:

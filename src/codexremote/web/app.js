@@ -1,0 +1,394 @@
+// The controller: the one owner of the page's state and the only caller of view
+// methods (style.md, web client 1). It opens storage, reads a pairing offer from
+// the address, owns the services (api, stream, outbox, store) and switches
+// between the screens: pairing, drawer, conversation, settings.
+
+import { clear, h } from "./lib/dom.js";
+import { createApi } from "./lib/api.js";
+import { createStream } from "./lib/stream.js";
+import { openStore } from "./lib/store.js";
+import { createOutbox } from "./lib/outbox.js";
+import { offerFromFragment } from "./lib/pairing.js";
+import { createDrawerModel } from "./lib/drawer-model.js";
+import { watchViewport } from "./lib/viewport.js";
+import { registerServiceWorker } from "./lib/sw-client.js";
+import { createConnectionPill } from "./views/connection-pill.js";
+import { createAppBar } from "./views/app-bar.js";
+import { createUpdateBanner } from "./views/update-banner.js";
+import { createDrawer } from "./views/drawer.js";
+import { createSettings } from "./views/settings.js";
+import { createAnnouncer } from "./views/status.js";
+import { createPairingFlow } from "./pairing-flow.js";
+
+// Read and remove the offer before anything else runs: the nonce must not stay
+// in the address bar, the history or a screenshot (docs/pairing.md).
+const initialOffer = offerFromFragment(location.hash);
+if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
+
+const DRAWER_KEY = "last";
+const DRAWER_HEAD_KEY = "head"; // the first rows only: a launch paints them before reading all
+const HEAD_ROWS = 60;
+const PAIRING_KEY = "pairing";
+const LAST_CHAT_KEY = "lastChat";
+const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
+
+const screen = document.getElementById("screen");
+const root = document.getElementById("app");
+const announce = createAnnouncer(document.getElementById("status"));
+
+async function main() {
+  watchViewport(root);
+  const store = await openStore();
+  // Every read the first paint needs starts at once (a launch paints from storage).
+  const saved = Promise.all([store.get("meta", PAIRING_KEY), store.get("drawer", DRAWER_HEAD_KEY), store.get("meta", LAST_CHAT_KEY)]);
+  /** @type {{token: string, scheme: string, deviceId: string, deviceName: string, pairedAt: number} | null} */
+  let pairing = ((await saved)[0]) ?? null;
+  let screenName = "";
+  let openChat = null;
+  let unpairing = false;
+
+  const api = createApi({ getToken: () => pairing?.token ?? null, onUnauthorized: () => unpaired("This device is no longer paired with your computer. Pair it again.") });
+  const stream = createStream({ getToken: () => pairing?.token ?? null, onRevoked: () => unpaired("This device was unpaired on your computer. Pair it again to continue.") });
+  const outbox = await createOutbox({ api, store, stream });
+  const model = createDrawerModel();
+
+  const pill = createConnectionPill();
+  const chatPill = createConnectionPill(); // the conversation's header shows its own
+  stream.onState((state) => {
+    pill.set(state);
+    chatPill.set(state);
+    if (screenName === "drawer") drawerStatus();
+  });
+  const bar = createAppBar({ pill, onBack: () => history.back(), onSettings: () => showSettings() });
+  const banner = createUpdateBanner({ onReload: () => sw.reload() });
+  root.prepend(banner.element);
+
+  const drawer = createDrawer({
+    onOpenChat: (chat) => showChat(chat),
+    onNewChat: (project) => newChat(project),
+    onRefresh: () => refreshDrawer(),
+  });
+  const settings = createSettings({ onUnpair: () => unpair(), onRestart: () => restartCodex(), onReload: () => sw.reload() });
+  // The conversation (with the Markdown parser and sanitiser) is not needed for the first
+  // screen: it loads on the first open, or when the page is idle (issue 10 budget: < 60 KB).
+  let conversation = null;
+  let conversationLoad = null;
+  function loadConversation() {
+    conversationLoad ??= import("./views/conversation.js").then(({ createConversation }) => {
+      conversation = createConversation({ api, stream, outbox, store, announce, onBack: () => history.back(), pill: chatPill.element });
+      return conversation;
+    });
+    return conversationLoad;
+  }
+  const pairingFlow = createPairingFlow({
+    api,
+    announce,
+    onPaired: async (result) => {
+      const previous = pairing;
+      pairing = { ...result, pairedAt: Date.now() };
+      await store.put("meta", PAIRING_KEY, pairing);
+      stream.stop(); // a socket of the old token would be closed by its revocation
+      stream.start();
+      if (previous && previous.deviceId !== pairing.deviceId) {
+        // Paired again: the old token must not stay valid on the computer.
+        api.post("/v1/pairing/revoke", { deviceId: previous.deviceId }).catch(() => {});
+      }
+      showDrawer({ replace: true });
+      refreshDrawer();
+      prefetchConversation();
+    },
+    onCancel: () => (pairing ? showDrawer({ replace: true }) : null),
+  });
+
+  const sw = registerServiceWorker({
+    onUpdate: () => {
+      banner.show();
+      settings.showUpdate();
+    },
+  });
+
+  let opening = 0; // bumped by every screen change: a slower chat open gives way
+
+  function mount(name, element, barView) {
+    screenName = name;
+    root.dataset.screen = name;
+    const inBar = root.querySelector(".appbar");
+    if (barView && !inBar) root.insertBefore(bar.element, screen);
+    if (!barView && inBar) inBar.remove();
+    if (barView) bar.show(barView);
+    clear(screen);
+    screen.append(element);
+  }
+
+  // ---- screens -------------------------------------------------------------
+
+  function showPairing(offer, message = "", tone = "info") {
+    opening += 1;
+    if (openChat) conversation?.close();
+    openChat = null;
+    mount("pairing", pairingFlow.element, null);
+    pairingFlow.start(offer, message, tone);
+  }
+
+  function showDrawer({ replace = false } = {}) {
+    opening += 1;
+    if (openChat) conversation?.close();
+    openChat = null;
+    mount("drawer", drawer.element, { title: "Chats", canGoBack: false });
+    store.del("meta", LAST_CHAT_KEY).catch(() => {});
+    if (replace) history.replaceState({ screen: "drawer" }, "");
+    drawerStatus();
+  }
+
+  async function showChat(chat, { push = true } = {}) {
+    const mine = ++opening;
+    if (push) history.pushState({ screen: "chat", chatId: chat.id }, "");
+    let view = conversation;
+    if (!view) {
+      try {
+        view = await loadConversation();
+      } catch (error) {
+        conversationLoad = null; // try again on the next tap
+        announce(`Could not open the chat: ${error?.message ?? error}`, "error");
+        if (screenName !== "drawer") showDrawer({ replace: true });
+        return;
+      }
+    }
+    if (mine !== opening) return; // the person went elsewhere meanwhile
+    openChat = chat;
+    const { searchTitle: _s, liveAt: _l, touched: _t, ...saved } = chat;
+    store.put("meta", LAST_CHAT_KEY, saved).catch(() => {}); // a launch reopens it
+    mount("chat", view.element, null); // the conversation has its own header
+    const { running, needsApproval, searchTitle, liveAt, touched, ...thread } = chat;
+    view.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
+  }
+
+  function showSettings() {
+    opening += 1;
+    if (openChat) conversation?.close();
+    openChat = null;
+    mount("settings", settings.element, { title: "Settings", canGoBack: true, showSettings: false });
+    history.pushState({ screen: "settings" }, "");
+    settings.setDevice({ deviceName: pairing?.deviceName ?? "", origin: location.host });
+    loadHealth();
+  }
+
+  window.addEventListener("popstate", (event) => {
+    if (!pairing) return;
+    const state = event.state ?? {};
+    if (state.screen === "chat" && state.chatId) {
+      const chat = model.chat(state.chatId);
+      if (chat) return showChat(chat, { push: false });
+    }
+    if (state.screen === "settings") return showSettings();
+    showDrawer();
+  });
+
+  // ---- drawer ----------------------------------------------------------------
+
+  function drawerStatus() {
+    if (stream.state === "connected") drawer.setStatus("");
+    else if (model.hasData()) drawer.setStatus(stream.state === "offline" ? "Offline: showing saved chats." : "Reconnecting… showing saved chats.");
+  }
+
+  let paintFrame = 0;
+  function paintDrawer() {
+    if (paintFrame) return;
+    paintFrame = requestAnimationFrame(() => {
+      paintFrame = 0;
+      drawer.setData(model.view());
+    });
+  }
+
+  let saveTimer = 0;
+  function saveDrawer() {
+    clearTimeout(saveTimer);
+    saveTimer = 0;
+    if (!model.hasData()) return;
+    store.put("drawer", DRAWER_HEAD_KEY, model.snapshot({ limit: HEAD_ROWS })).catch(() => {});
+    store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {});
+  }
+  function saveDrawerSoon() {
+    clearTimeout(saveTimer);
+    saveTimer = setTimeout(saveDrawer, 1000);
+  }
+  // Leaving the page (home screen, app switcher, reload) writes a pending save at once.
+  const flushDrawer = () => saveTimer && saveDrawer();
+  window.addEventListener("pagehide", flushDrawer);
+  document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flushDrawer());
+
+  let refreshing = null;
+  let fresh = false; // the drawer holds the companion's list (not only a saved one)
+  function refreshDrawer() {
+    if (!pairing) return Promise.resolve();
+    refreshing ??= (async () => {
+      drawer.setRefreshing(true);
+      try {
+        const startedAt = Date.now();
+        const [projects, chats] = await Promise.all([api.get("/v1/projects"), api.get("/v1/chats")]);
+        model.setSnapshot({ projects, chats }, { startedAt });
+        fresh = true;
+        paintDrawer();
+        saveDrawerSoon();
+        drawerStatus();
+      } catch (error) {
+        if (error.status !== 401) drawer.setStatus(error.message, "error");
+      } finally {
+        drawer.setRefreshing(false);
+        refreshing = null;
+      }
+    })();
+    return refreshing;
+  }
+
+  async function newChat(project) {
+    try {
+      const chat = await api.post("/v1/chats", { cwd: project.cwd });
+      await refreshDrawer();
+      showChat(model.chat(chat.id) ?? chat);
+    } catch (error) {
+      if (error.status !== 401) announce(error.message, "error");
+    }
+  }
+
+  let refreshTimer = 0;
+  stream.subscribe((frame) => {
+    if (frame.event === "resync") {
+      refreshDrawer();
+      return;
+    }
+    const outcome = model.apply(frame);
+    const renamed = frame.event === "turn_started" && PLACEHOLDER_TITLES.has(String(model.chat(frame.chatId)?.title ?? "").toLowerCase());
+    if (outcome === "unknown" || renamed) {
+      // A chat started elsewhere (desktop, CLI), or a first message names the chat: fetch the list.
+      clearTimeout(refreshTimer);
+      refreshTimer = setTimeout(refreshDrawer, 500);
+    }
+    if (outcome === "changed") {
+      paintDrawer();
+      saveDrawerSoon();
+    }
+  });
+  stream.onState((state) => {
+    if (state === "connected" && pairing) refreshDrawer();
+  });
+  setInterval(() => drawer.tick(), 60_000);
+
+  // ---- settings ---------------------------------------------------------------
+
+  async function loadHealth() {
+    try {
+      settings.setHealth(await api.get("/health"));
+    } catch (error) {
+      settings.setHealth(null, error.message);
+    }
+  }
+
+  async function restartCodex() {
+    settings.setRestarting(true);
+    try {
+      await api.post("/v1/app-server/restart", {});
+      settings.setRestarting(false, "Codex restarted.");
+    } catch (error) {
+      const note = error.status === 404 ? "This computer's Codex Remote cannot restart Codex yet: update it." : error.message;
+      settings.setRestarting(false, note);
+    }
+    loadHealth();
+  }
+
+  async function unpair() {
+    if (!pairing || unpairing) return;
+    unpairing = true;
+    settings.setUnpairing(true);
+    try {
+      await api.post("/v1/pairing/revoke", { deviceId: pairing.deviceId });
+    } catch (error) {
+      if (error.status !== 401) {
+        // Unreachable computer: forget anyway would leave a live token behind; say so.
+        settings.setUnpairing(false);
+        unpairing = false;
+        announce(`Could not unpair: ${error.message}`, "error");
+        return;
+      }
+    }
+    unpairing = false;
+    settings.setUnpairing(false);
+    await forget("This device is unpaired. Pair it again to use it.", "ok");
+  }
+
+  // ---- pairing state -----------------------------------------------------------
+
+  async function forget(message, tone) {
+    stream.stop();
+    pairing = null;
+    await Promise.allSettled([outbox.clear(), store.clearOrigin()]);
+    model.setSnapshot({ projects: [], chats: [] });
+    drawer.setData(model.view());
+    history.replaceState({ screen: "pairing" }, "");
+    showPairing(null, message, tone);
+  }
+
+  let forgetting = null;
+  function unpaired(message) {
+    if (!pairing || unpairing) return;
+    forgetting ??= forget(message, "error").finally(() => {
+      forgetting = null;
+    });
+  }
+
+  // A pairing link opened while the page is already open changes only the fragment.
+  window.addEventListener("hashchange", () => {
+    const offer = offerFromFragment(location.hash);
+    history.replaceState(history.state, "", location.pathname + location.search);
+    if (offer) showPairing(offer, pairing ? "This device is paired already; pairing again replaces it." : "");
+  });
+
+  // ---- start -------------------------------------------------------------------
+
+  if (initialOffer) {
+    showPairing(initialOffer, pairing ? "This device is paired already; pairing again replaces it." : "");
+    return;
+  }
+  if (!pairing) {
+    showPairing(null);
+    return;
+  }
+  const [, head, lastChat] = await saved;
+  if (head) {
+    model.setSnapshot(head);
+    drawer.setData(model.view());
+  }
+  // The whole saved list follows (5,000 rows take a while to read); the companion's
+  // answer, if it came first, is newer and wins.
+  store
+    .get("drawer", DRAWER_KEY)
+    .then((all) => {
+      if (all && !fresh) {
+        model.setSnapshot(all);
+        paintDrawer();
+      }
+    })
+    .catch(() => {});
+  stream.start();
+  refreshDrawer();
+  if (lastChat?.id) {
+    // A launch returns to the chat that was open, painted from its saved page at once;
+    // the drawer is one step back.
+    history.replaceState({ screen: "drawer" }, "");
+    showChat(model.chat(lastChat.id) ?? lastChat);
+  } else {
+    showDrawer({ replace: true });
+    prefetchConversation();
+  }
+
+  function prefetchConversation() {
+    const idle = window.requestIdleCallback ?? ((fn) => setTimeout(fn, 1500));
+    idle(() => loadConversation().catch(() => {}), { timeout: 3000 });
+  }
+}
+
+main().catch((error) => {
+  clear(screen);
+  screen.append(h("p", { class: "boot error", text: `Codex Remote could not start: ${error?.message ?? error}` }));
+  throw error;
+});
