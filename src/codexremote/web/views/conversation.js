@@ -59,7 +59,21 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   const title = h("h1", { class: "conv-title", text: "" });
   const back = h("button", { type: "button", class: "conv-back", "aria-label": "Back to chats", text: "‹",
     on: { click: () => onBack() } });
-  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } });
+  // Session sheet (views/session-sheet.js): loaded with import() on the first tap.
+  let sheet = null;
+  const openSheet = async () => {
+    if (!chat) return;
+    try {
+      sheet ??= import("./session-sheet.js").then(({ createSessionSheet }) => createSessionSheet({ api, announce }));
+      await (await sheet).open(chat);
+    } catch (error) {
+      sheet = null; // try again on the next tap
+      announce(error?.message || "Could not open the session sheet", "error");
+    }
+  };
+  const sessionButton = h("button", { type: "button", class: "button small quiet conv-session", text: "Session",
+    "aria-haspopup": "dialog", on: { click: () => openSheet() } });
+  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } }, sessionButton);
   const header = h("header", { class: "conv-header" }, back, title, pill ?? null, sessionSlot);
 
   let chat = null;
@@ -373,6 +387,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     close() {
       generation += 1;
       chat = null;
+      sheet?.then((s) => s.close(), () => {});
       timeline.reset();
       dock.setChat(null);
     },
