@@ -199,3 +199,26 @@ def test_session_sheet_commit_nothing_staged_then_staged(
     expect(sheet.get_by_role("alert")).to_have_count(0)
     assert git(git_repo, "log", "-1", "--format=%s").strip() == "Phone commit"
     assert git(git_repo, "show", "--name-only", "--format=", "HEAD").split() == ["added.txt"]
+
+
+def test_session_sheet_commit_without_identity_shows_gits_reason(
+    companion: Companion, paired_page: Page, git_repo: Path, guard: Guard
+) -> None:
+    guard.allow(r"status of 400 \(Bad Request\) \(.*/git/commit\)")  # Chromium's own line
+    # No identity anywhere, and git told not to guess one from the host name.
+    git(git_repo, "config", "--unset", "user.name")
+    git(git_repo, "config", "--unset", "user.email")
+    git(git_repo, "config", "user.useConfigOnly", "true")
+    (git_repo / "added.txt").write_text("from the agent\n")
+    git(git_repo, "add", "added.txt")
+    page = paired_page
+    sheet = open_sheet(page, companion, git_repo)
+    sheet.get_by_role("textbox", name="Commit message").fill("Phone commit")
+    sheet.get_by_role("button", name="Commit staged changes").click()
+    confirm(sheet, "Commit")
+    error = sheet.get_by_role("alert")
+    expect(error).to_contain_text("Please tell me who you are")
+    print(f"no identity: {error.inner_text()!r}")
+    expect(sheet.get_by_text("1 staged · 0 unstaged · 0 untracked")).to_be_visible()
+    assert git(git_repo, "rev-list", "--count", "HEAD").strip() == "1"
+    screenshot(page, "session-sheet-no-identity")
