@@ -30,13 +30,21 @@ def git(repo: Path, *args: str) -> str:
     return done.stdout
 
 
+SHEET_LOADED = """() => performance.getEntriesByType("resource")
+    .filter((e) => /session-sheet[^/]*[.](js|css)$/.test(e.name)).length"""
+
+
 def open_sheet(page: Page, companion: Companion, repo: Path) -> Locator:
     chat = Other(companion).new_chat(repo)
     open_chat(page, chat)
+    loaded_before = page.evaluate(SHEET_LOADED)
     page.get_by_role("button", name="Session", exact=True).click()
     sheet = page.get_by_role("dialog", name="Session")
     expect(sheet).to_be_visible()
     expect(sheet.get_by_text(str(repo), exact=True)).to_be_visible()
+    # Loaded lazily: none of the sheet's five files before the tap (page's own requests).
+    assert loaded_before == 0
+    assert page.evaluate(SHEET_LOADED) == 5
     return sheet
 
 
@@ -130,6 +138,15 @@ def test_session_sheet_diff_colours_numbers_scroll_and_truncation(
     assert widths[2] <= widths[3]  # the page itself never scrolls sideways
     expect(sheet.get_by_text("[Diff truncated]")).to_have_count(0)
     screenshot(page, "diff", readme=True)
+    page.emulate_media(color_scheme="dark")
+    dark = page.evaluate(
+        """() => ["diff-add", "diff-del"].map((k) =>
+            getComputedStyle(document.querySelector("." + k)).backgroundColor)"""
+    )
+    print(f"diff backgrounds add/del, dark: {dark}")
+    assert dark != colours[:2]  # the dark scheme has its own colours
+    screenshot(page, "diff-dark")
+    page.emulate_media(color_scheme="light")
 
     unstaged.get_by_role("button", name="big.txt").click()
     big = sheet.get_by_role("table", name="Diff of big.txt")

@@ -10,6 +10,7 @@ import { createTimeline } from "./timeline.js";
 import { createLiveApplier } from "./timeline-live.js";
 import { createApprovalDock } from "./conversation-approvals.js";
 import { createComposer } from "./composer.js";
+import { createSessionEntry } from "./session-entry.js";
 import * as rows from "./timeline-items.js";
 
 const PAGE_LIMIT = 50;
@@ -59,21 +60,8 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   const title = h("h1", { class: "conv-title", text: "" });
   const back = h("button", { type: "button", class: "conv-back", "aria-label": "Back to chats", text: "‹",
     on: { click: () => onBack() } });
-  // Session sheet (views/session-sheet.js): loaded with import() on the first tap.
-  let sheet = null;
-  const openSheet = async () => {
-    if (!chat) return;
-    try {
-      sheet ??= import("./session-sheet.js").then(({ createSessionSheet }) => createSessionSheet({ api, announce }));
-      await (await sheet).open(chat);
-    } catch (error) {
-      sheet = null; // try again on the next tap
-      announce(error?.message || "Could not open the session sheet", "error");
-    }
-  };
-  const sessionButton = h("button", { type: "button", class: "button small quiet conv-session", text: "Session",
-    "aria-haspopup": "dialog", on: { click: () => openSheet() } });
-  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } }, sessionButton);
+  const session = createSessionEntry({ api, announce, currentChat: () => chat });
+  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } }, session.element);
   const header = h("header", { class: "conv-header" }, back, title, pill ?? null, sessionSlot);
 
   let chat = null;
@@ -387,7 +375,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     close() {
       generation += 1;
       chat = null;
-      sheet?.then((s) => s.close(), () => {});
+      session.close();
       timeline.reset();
       dock.setChat(null);
     },
