@@ -12,6 +12,7 @@ shown), then commit of the staged changes. The sheet reloads after every write.
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -208,6 +209,14 @@ def test_session_sheet_commit_nothing_staged_then_staged(
 
     (git_repo / "added.txt").write_text("from the agent\n")
     git(git_repo, "add", "added.txt")
+    # Refresh reads the work tree again (the companion caches status for 1 s: poll).
+    counts = sheet.get_by_text("1 staged · 1 unstaged · 0 untracked")
+    deadline = time.monotonic() + 15
+    while counts.count() == 0:
+        assert time.monotonic() < deadline, "the staged file never appeared"
+        sheet.get_by_role("button", name="Refresh").click()
+        page.wait_for_timeout(300)  # poll interval, not an assertion
+    expect(sheet.get_by_role("list", name="Staged files", exact=True)).to_contain_text("added.txt")
     sheet.get_by_role("button", name="Commit staged changes").click()
     expect(sheet.get_by_role("alertdialog")).to_contain_text("Phone commit")
     confirm(sheet, "Commit")

@@ -68,8 +68,12 @@ export function createSessionSheet({ api, announce }) {
       h("button", { type: "button", class: "button", text: "Close diff", on: { click: () => hideDiff() } })),
     diffBody);
   const close = h("button", { type: "button", class: "button", text: "Done", on: { click: () => element.close() } });
+  // The agent keeps editing while the sheet is open: a refresh reads the work tree again.
+  const refresh = h("button", { type: "button", class: "button quiet", text: "Refresh",
+    on: { click: () => reload().catch(() => {}) } });
   const content = h("div", { class: "sheet-content" },
-    h("div", { class: "sheet-head" }, h("h2", { id: "sheet-title", text: "Session" }), close),
+    h("div", { class: "sheet-head" }, h("h2", { id: "sheet-title", text: "Session" }),
+      h("div", { class: "sheet-head-actions" }, refresh, close)),
     cwd, error, confirm.element, runtime, git.element, diffPanel);
   const element = h("dialog", { class: "session-sheet", "aria-labelledby": "sheet-title" }, content);
   element.addEventListener("close", () => {
