@@ -202,6 +202,7 @@ class ChatService:
         except AppServerError as exc:
             if "not loaded" in exc.message or "no rollout" in exc.message.lower():
                 return None
+            log.info("run-state: thread/read failed: %s", exc.message)
             raise BadGateway(RUN_STATE_ERROR) from exc
         thread = result.get("thread") if isinstance(result, dict) else None
         status = thread.get("status") if isinstance(thread, dict) else None
