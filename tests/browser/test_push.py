@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -243,3 +244,50 @@ def test_push_turn_off_deletes_the_subscription(
     expect(group.get_by_role("button", name="Notify me")).to_be_visible()
     status, stored = companion.request("GET", "/v1/push/subscriptions", token=token)
     assert (status, stored["data"]) == (200, [])
+
+
+def _pending_approval(companion: Companion, git_repo: Path) -> tuple[Other, dict[str, Any], str]:
+    """A chat whose real turn waits for a command approval (asked by another client)."""
+    other = Other(companion)
+    chat = other.new_chat(git_repo)
+    other.send(chat["id"], "run-command please")
+    for _ in range(int(TURN_TIMEOUT_MS / 200)):
+        approvals = other.open_approvals(chat["id"])
+        if approvals:
+            return other, chat, str(approvals[0]["id"])
+        time.sleep(0.2)
+    raise AssertionError(f"no approval in {chat['id']}")
+
+
+def test_push_launch_from_a_notification_url_opens_the_chat(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    """With no window open the worker opens `/#chat=<id>&approval=<id>` (clients.openWindow
+    needs the tap's activation, so the test opens that URL itself): the chat opens with
+    the approval card, and the address keeps no fragment."""
+    page = paired_page
+    _other, chat, approval_id = _pending_approval(companion, git_repo)
+    page.goto("about:blank")
+    page.goto(f"/#chat={chat['id']}&approval={approval_id}")
+    expect(approval_card(page, TITLE)).to_be_visible(timeout=TURN_TIMEOUT_MS)
+    assert page.evaluate("location.hash") == ""
+
+
+def test_push_answered_approval_closes_its_notification(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    """An approval answered elsewhere (approval_cleared on the stream) closes that chat's
+    notification, and only that one."""
+    page = paired_page
+    page.context.grant_permissions(["notifications"])
+    other, chat, approval_id = _pending_approval(companion, git_repo)
+    tag = f"chat:{chat['id']}"
+    payload = {"v": 1, "kind": "approval", "chatId": chat["id"], "tag": tag}
+    payload |= {"approvalId": approval_id, "title": "Codex needs you", "body": ""}
+    _deliver(page, json.dumps(payload))
+    _deliver(page, json.dumps({**payload, "chatId": "other-chat", "tag": "chat:other-chat"}))
+    page.wait_for_function(f"({NOTIFICATIONS_JS})('').then((n) => n.length === 2)")
+    status, answer = other.call("POST", f"/v1/approvals/{approval_id}", {"decision": "decline"})
+    assert status == 200, answer
+    page.wait_for_function(f"({NOTIFICATIONS_JS})('{tag}').then((n) => n.length === 0)")
+    assert [n["tag"] for n in page.evaluate(NOTIFICATIONS_JS, "")] == ["chat:other-chat"]
