@@ -28,6 +28,7 @@ from playwright.sync_api import Page, expect
 from tests.browser.companion import Companion
 from tests.browser.conftest import shot
 from tests.browser.conversation_flows import TURN_TIMEOUT_MS, Other, approval_card
+from tests.browser.test_stream import HIDE_JS
 from tests.harness.push_service import FakePushService
 
 TITLE = "Command Approval"
@@ -153,8 +154,8 @@ def test_push_subscribe_notify_and_open_the_chat(
     page = paired_page
     _subscribe(page, companion, push_service)
 
-    # The page goes away (its socket says nothing any more): an approval is pushed.
-    page.goto("about:blank")
+    # The page is hidden (its socket says so): an approval is pushed to this device.
+    page.evaluate(HIDE_JS, "hidden")
     other = Other(companion)
     chat = other.new_chat(git_repo)
     other.send(chat["id"], "run-command please")
@@ -165,7 +166,8 @@ def test_push_subscribe_notify_and_open_the_chat(
     assert payload["tag"] == f"chat:{chat['id']}"
 
     # The service worker shows exactly the companion's title, body and tag.
-    page.goto("/")
+    page.evaluate(HIDE_JS, "visible")
+    page.go_back()  # Settings → the chat list
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
     _deliver(page, json.dumps(payload))
     page.wait_for_function(f"({NOTIFICATIONS_JS})('{payload['tag']}').then((n) => n.length === 1)")
@@ -201,21 +203,22 @@ def test_push_unreadable_payload_still_shows_a_notification(paired_page: Page) -
 
 
 def test_push_visibility_is_reported_on_the_stream(paired_page: Page) -> None:
-    """After auth the page's socket says whether it is visible (the companion skips pushes)."""
+    """After auth, and on every visibilitychange, the page's socket says whether it is
+    visible (the companion pushes only to devices without a visible page)."""
     page = paired_page
     sent: list[str] = []
     page.on("websocket", lambda ws: ws.on("framesent", lambda frame: sent.append(str(frame))))
     page.reload()
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
-    page.wait_for_function("true")
-    for _ in range(50):
-        if any('"visibility"' in f for f in sent):
+    page.evaluate(HIDE_JS, "hidden")
+    page.evaluate(HIDE_JS, "visible")
+    for _ in range(100):  # poll: the frames are reported asynchronously
+        if len(sent) >= 4:
             break
         page.wait_for_timeout(100)
     messages = [json.loads(f) for f in sent]
-    kinds = [m.get("type") for m in messages]
-    assert kinds[:2] == ["auth", "visibility"], kinds
-    assert messages[1] == {"type": "visibility", "visible": True}
+    assert [m.get("type") for m in messages[:4]] == ["auth"] + ["visibility"] * 3, messages
+    assert [m.get("visible") for m in messages[1:4]] == [True, False, True]
 
 
 def test_push_ios_safari_explains_the_home_screen(paired_page: Page) -> None:

@@ -106,9 +106,7 @@ async function main() {
   let pushLoad = null;
   const withPush = (fn) => {
     pushLoad ??= import("./push-flow.js").then(({ createPushFlow }) => createPushFlow({ api }));
-    pushLoad.then(fn).catch(() => {
-      pushLoad = null;
-    });
+    pushLoad.then(fn).catch(() => (pushLoad = null)); // a failed load is tried again next time
   };
   // A notification's tap in an open window (sw.js) or at launch (initialChat).
   const openChatById = (id) => pairing && openChat?.id !== id && showChat(model.chat(id) ?? { id, title: "" });
@@ -179,10 +177,7 @@ async function main() {
     history.pushState({ screen: "settings" }, "");
     settings.setDevice({ deviceName: pairing?.deviceName ?? "", origin: location.host });
     loadHealth();
-    withPush((flow) => {
-      settings.addGroup(flow.element);
-      flow.refresh();
-    });
+    withPush((flow) => (settings.addGroup(flow.element), flow.refresh()));
   }
 
   window.addEventListener("popstate", (event) => {
@@ -385,14 +380,12 @@ async function main() {
   stream.start();
   refreshDrawer();
   setTimeout(() => withPush((flow) => flow.resend()), 2000); // after the first paint
-  if (initialChat) {
+  const reopen = initialChat ? { id: initialChat, title: "" } : lastChat;
+  if (reopen?.id) {
+    // A launch returns to the chat that was open (or a notification's), painted from its
+    // saved page at once; the drawer is one step back.
     history.replaceState({ screen: "drawer" }, "");
-    openChatById(initialChat);
-  } else if (lastChat?.id) {
-    // A launch returns to the chat that was open, painted from its saved page at once;
-    // the drawer is one step back.
-    history.replaceState({ screen: "drawer" }, "");
-    showChat(model.chat(lastChat.id) ?? lastChat);
+    showChat(model.chat(reopen.id) ?? reopen);
   } else {
     showDrawer({ replace: true });
     prefetchConversation();
