@@ -158,8 +158,10 @@ def test_push_subscribe_notify_and_open_the_chat(
     page.evaluate(HIDE_JS, "hidden")
     other = Other(companion)
     chat = other.new_chat(git_repo)
+    sent_at = time.monotonic()
     other.send(chat["id"], "run-command please")
     received = push_service.wait_for(1, timeout=TURN_TIMEOUT_MS / 1000)
+    print(f"\nmessage sent -> approval push decrypted: {(received[0].at - sent_at) * 1000:.0f} ms")
     assert received[0].problems == [], received[0].problems
     payload = received[0].payload
     assert payload is not None and payload["kind"] == "approval", payload
@@ -169,8 +171,11 @@ def test_push_subscribe_notify_and_open_the_chat(
     page.evaluate(HIDE_JS, "visible")
     page.go_back()  # Settings → the chat list
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    delivered_at = time.monotonic()
     _deliver(page, json.dumps(payload))
     page.wait_for_function(f"({NOTIFICATIONS_JS})('{payload['tag']}').then((n) => n.length === 1)")
+    shown_ms = (time.monotonic() - delivered_at) * 1000
+    print(f"CDP registration lookup + deliverPushMessage -> notification listed: {shown_ms:.0f} ms")
     [shown] = page.evaluate(NOTIFICATIONS_JS, payload["tag"])
     assert shown["title"] == payload["title"]
     assert shown["body"] == payload["body"]

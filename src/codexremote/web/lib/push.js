@@ -64,7 +64,11 @@ export async function unsubscribe(api) {
   const endpoint = subscription?.endpoint ?? null;
   const stored = await api.get("/v1/push/subscriptions");
   for (const entry of Array.isArray(stored) ? stored : []) {
-    if (endpoint === null || entry.endpoint === endpoint) await api.del(`/v1/push/subscriptions/${encodeURIComponent(entry.id)}`);
+    if (endpoint !== null && entry.endpoint !== endpoint) continue;
+    // 404: already gone (dropped after a 410, or by another tab): that is what we wanted.
+    await api.del(`/v1/push/subscriptions/${encodeURIComponent(entry.id)}`).catch((error) => {
+      if (error.status !== 404) throw error;
+    });
   }
   if (subscription) await subscription.unsubscribe();
 }
