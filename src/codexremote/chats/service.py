@@ -44,6 +44,7 @@ def _rollout_not_there_yet(message: str) -> bool:
     lowered = message.lower()
     return any(phrase in lowered for phrase in _NO_ROLLOUT_YET)
 
+
 Requester = Callable[..., Awaitable[Any]]
 OverridesProvider = Callable[[], Awaitable[dict[str, Any]]]
 ActivityHook = Callable[[str, str], None]  # (chat id, reason) for the desktop bridge
