@@ -319,7 +319,9 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     install_error_handlers(app)
-    require_device = device_dependency(services.verify_token_async, services.token_limiter)
+    require_device = device_dependency(
+        services.verify_token_async, services.token_limiter, services.devices.was_revoked
+    )
     app.include_router(health_router(services))
     app.include_router(chats_router(services.chats, require_device))
     app.include_router(approvals_router(services.approvals, services.chats, require_device))
@@ -340,6 +342,7 @@ def create_app(services: Services) -> FastAPI:
             services.verify_token,
             services.pending_approvals,
             services.token_limiter,
+            services.devices.was_revoked,
         )
     )
     settings = services.settings

@@ -7,7 +7,8 @@ within ``AUTH_TIMEOUT_S`` (the token never travels in the URL).
 
 Bad tokens follow REST's rule with REST's limiter (SEC-05): only a *failed* token
 consults it, so a valid token is never locked out by other clients' failures from
-the same address; past the limit a header token gets HTTP 429 (+ Retry-After),
+the same address, and a revoked device's token is refused (1008) without counting
+(issue 14 A3); past the limit a header token gets HTTP 429 (+ Retry-After),
 a first-message token close 1013. At most ``MAX_UNAUTHENTICATED_SOCKETS`` accepted
 sockets wait for their auth message; a newcomer takes the place of the one that
 has waited longest (closed 1013), so silent sockets cannot keep a browser out.
@@ -36,7 +37,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketState
 
-from codexremote.api.auth import FailureLimiter
+from codexremote.api.auth import FailureLimiter, RevokedCheck
 from codexremote.errors import TooManyRequests
 from codexremote.events.bus import TOO_OLD, EventBus, StreamEvent
 from codexremote.events.frame_cap import (
@@ -198,12 +199,13 @@ def stream_router(
     authenticate: Authenticator,
     pending_approvals: PendingApprovals,
     limiter: FailureLimiter | None = None,
+    was_revoked: RevokedCheck | None = None,
 ) -> APIRouter:
     router = APIRouter()
 
-    def bad_token(key: str) -> int | None:
+    def bad_token(key: str, token: str | None) -> int | None:
         """REST's rule: seconds to wait if ``key`` is locked out, else count the failure."""
-        if limiter is None:
+        if limiter is None or (token and was_revoked is not None and was_revoked(token)):
             return None
         try:
             limiter.check(key)
@@ -226,7 +228,7 @@ def stream_router(
         if token is not None:
             device_id = authenticate(token) if token else None
             if device_id is None:
-                retry_after = bad_token(key)
+                retry_after = bad_token(key, token)
                 if retry_after is not None:
                     await _deny_rate_limited(websocket, retry_after)
                 else:
@@ -248,7 +250,7 @@ def stream_router(
                 return  # left, stayed silent or gave up its place: nothing to count
             device_id = authenticate(auth.token) if auth is not None else None
             if auth is None or device_id is None:
-                if bad_token(key) is not None:
+                if bad_token(key, auth.token if auth is not None else None) is not None:
                     await _quiet_close(websocket, CLOSE_TRY_AGAIN, "too many failed attempts")
                 else:
                     await _quiet_close(websocket, CLOSE_POLICY, "authentication failed")
