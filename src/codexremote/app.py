@@ -28,6 +28,7 @@ from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
 from codexremote.api.history import history_router
 from codexremote.api.json_body import JsonBodyGuard
+from codexremote.api.openapi_doc import precise_openapi
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.security import Perimeter
@@ -318,6 +319,7 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.openapi = precise_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
     require_device = device_dependency(
         services.verify_token_async, services.token_limiter, services.devices.was_revoked
