@@ -53,6 +53,7 @@ log = logging.getLogger("codexremote.stream")
 AUTH_TIMEOUT_S = 10.0  # first-message auth window for browsers
 CLIENT_QUEUE_MAX = 10_000  # events buffered per client before it is dropped (REL-05)
 CLOSE_POLICY = 1008
+CLOSE_UNSUPPORTED = 1003  # a binary frame where a text message is required
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_TIMEOUT_S = 0.5  # SEC-09: revoked/overflowing sockets are gone well within 1 s
@@ -269,7 +270,7 @@ async def _first_message_auth(
     websocket: WebSocket, evicted: asyncio.Future[None]
 ) -> tuple[AuthMessage | None, bool]:
     """(the auth message or None if it was not one, whether the peer is gone/silent)."""
-    receive = asyncio.ensure_future(websocket.receive_text())
+    receive = asyncio.ensure_future(websocket.receive())
     waiters: set[asyncio.Future[Any]] = {receive, evicted}
     done, _ = await asyncio.wait(
         waiters, timeout=AUTH_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
@@ -284,8 +285,15 @@ async def _first_message_auth(
             await _quiet_close(websocket, CLOSE_POLICY, "authentication timed out")
         return None, True
     try:
-        raw = receive.result()
-    except (WebSocketDisconnect, KeyError, RuntimeError):
+        message = receive.result()
+    except (WebSocketDisconnect, RuntimeError):
+        return None, True
+    if message["type"] == "websocket.disconnect":
+        return None, True
+    raw = message.get("text")
+    if not isinstance(raw, str):
+        # A binary first message: say why (was: the handler returned and the peer saw 1006).
+        await _quiet_close(websocket, CLOSE_UNSUPPORTED, "auth message must be text")
         return None, True
     try:
         return AuthMessage.model_validate_json(raw), False
