@@ -101,7 +101,9 @@ class PairingConfirmBody(_Body):
 
 
 class RevokeBody(_Body):
-    deviceId: str | None = Field(None, description="Omitted: the calling device itself.")
+    deviceId: str | None = Field(
+        None, pattern=NOT_BLANK, description="Omitted or null: the calling device itself."
+    )
 
 
 class CheckoutBody(_Body):
