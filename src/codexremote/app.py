@@ -28,6 +28,7 @@ from codexremote.api.errors import install_error_handlers
 from codexremote.api.health import health_router
 from codexremote.api.history import history_router
 from codexremote.api.json_body import JsonBodyGuard
+from codexremote.api.openapi_doc import precise_openapi
 from codexremote.api.pairing import pairing_router
 from codexremote.api.projects import projects_router
 from codexremote.api.push import push_router
@@ -365,8 +366,11 @@ def create_app(services: Services) -> FastAPI:
         redoc_url=None,
     )
     app.state.services = services
+    app.openapi = precise_openapi(app)  # type: ignore[method-assign]
     install_error_handlers(app)
-    require_device = device_dependency(services.verify_token_async, services.token_limiter)
+    require_device = device_dependency(
+        services.verify_token_async, services.token_limiter, services.devices.was_revoked
+    )
     app.include_router(
         health_router(
             services.supervisor.health,
@@ -403,6 +407,7 @@ def create_app(services: Services) -> FastAPI:
             services.verify_token,
             services.pending_approvals,
             services.token_limiter,
+            services.devices.was_revoked,
         )
     )
     settings = services.settings

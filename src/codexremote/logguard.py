@@ -4,6 +4,9 @@
   ``"WebSocket /v1/stream?token=..." [accepted]`` itself (path *and* query, on the
   ``uvicorn.error`` logger, even with the access log off). A query can carry a
   secret, so every path-like argument loses its query before it is formatted.
+* :class:`ClientFaultsAreWarnings`: uvicorn logs a client's invalid UTF-8 text frame
+  at ERROR with a traceback (issue 14 B2). The peer's fault is no server error: one
+  WARNING line, no traceback (the socket is still closed 1007).
 * :class:`RateLimitRepeats`: a flood of one line (a hostile client provoking the
   same warning, asyncio's "socket.accept() out of system resource" storm) must not
   fill the disk or burn the CPU. At most ``burst`` lines of the same message
@@ -49,6 +52,20 @@ class _Window:
     shown: int = 0
     suppressed: int = 0
     example: str = ""
+
+
+# Messages uvicorn logs with a traceback for what a client sent (not our failure).
+CLIENT_FAULTS = frozenset({"Invalid UTF-8 sequence received from client."})
+
+
+class ClientFaultsAreWarnings(logging.Filter):
+    """Logger filter: a :data:`CLIENT_FAULTS` record becomes a WARNING without traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg in CLIENT_FAULTS and record.levelno > logging.WARNING:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
 
 
 class RateLimitRepeats(logging.Filter):

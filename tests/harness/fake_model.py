@@ -63,6 +63,12 @@ class FakeModel:
         with self._lock:
             return list(self._requests)
 
+    def forget_requests(self) -> None:
+        """Drop the recorded bodies and headers (a soak's own memory must not grow)."""
+        with self._lock:
+            self._requests.clear()
+            self._headers.clear()
+
     @property
     def request_headers(self) -> list[dict[str, str]]:
         """Headers (lower-cased names) of those requests, same order."""

@@ -664,3 +664,9 @@ async def test_rel02_t7_kill_9_with_a_pending_approval(
     assert len(tap.answers()) == answers_before
     assert not [m for c, m in tap.answers() if c > child]
     assert not (git_repo / "approved.txt").exists()
+    print(
+        f"\nT7 kill -9 with an approval open: approval expired on the phone after "
+        f"{seen['approval_cleared']:.2f} s, agent_restarted after {seen['agent_restarted']:.2f} s; "
+        f"{len(seqs)} events, seq contiguous (0 lost); approvals delivered after the kill: "
+        f"{len(tap.answers()) - answers_before} (0 to the new process)"
+    )

@@ -88,3 +88,42 @@ async def test_sec05_bad_stream_header_tokens_hit_rests_limiter(tmp_path: Path) 
             ws = await connect(f"{companion.ws_url}?chatId=T", additional_headers=companion.auth())
             assert await receives_events(companion, ws)
             await ws.close()
+
+
+async def test_original_app_revoked_phone_keeps_getting_401_not_429(tmp_path: Path) -> None:
+    """Issue 14 A3: a revoked phone polls on; it must see 401 ("please pair again"),
+    never the limiter's 429, on REST and on the stream, while guesses stay limited."""
+    async with guarded_companion(tmp_path, ConnectionGuard()) as companion:
+        devices = companion.services.devices
+        (phone,) = devices.list()
+        assert await asyncio.to_thread(devices.revoke, phone.device_id)
+        polls = 3 * BAD_TOKEN_LIMIT_PER_MINUTE
+        async with httpx.AsyncClient(base_url=companion.base_url) as client:
+            statuses = [
+                (await client.get("/v1/chats", headers=companion.auth())).status_code
+                for _ in range(polls)
+            ]
+            assert statuses == [401] * polls
+            body = (await client.get("/v1/projects", headers=companion.auth())).json()
+            assert body == {"error": "Invalid token", "code": "unauthorized"}
+            ws_statuses = []
+            for _ in range(BAD_TOKEN_LIMIT_PER_MINUTE + 2):
+                with pytest.raises(InvalidStatus) as refused:
+                    await connect(companion.ws_url, additional_headers=companion.auth())
+                ws_statuses.append(refused.value.response.status_code)
+            assert ws_statuses == [403] * (BAD_TOKEN_LIMIT_PER_MINUTE + 2)
+            closes = []
+            for _ in range(BAD_TOKEN_LIMIT_PER_MINUTE + 2):
+                ws = await first_message_auth(companion, companion.token)
+                await asyncio.wait_for(ws.wait_closed(), 5)
+                closes.append(ws.close_code)
+            assert closes == [1008] * (BAD_TOKEN_LIMIT_PER_MINUTE + 2)
+            # Unknown tokens from the same address are still guesses: 429 after the limit.
+            guess = {"Authorization": "Bearer " + "e" * 64}
+            guessed = [
+                (await client.get("/v1/chats", headers=guess)).status_code
+                for _ in range(BAD_TOKEN_LIMIT_PER_MINUTE + 1)
+            ]
+            assert guessed == [401] * BAD_TOKEN_LIMIT_PER_MINUTE + [429]
+            # ...and the revoked phone still gets its 401 while guesses are locked out.
+            assert (await client.get("/v1/chats", headers=companion.auth())).status_code == 401

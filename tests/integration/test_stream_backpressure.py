@@ -64,6 +64,7 @@ async def test_rel05_slow_client_is_dropped_and_others_get_everything(
         await asyncio.sleep(0.05)
     assert len(services.hub.clients) == 1, "the slow client should have been dropped"
     growth = rss_mb() - before
+    print(f"\nT12 client that never reads: dropped at the queue cap, RSS growth {growth:.1f} MB")
     assert growth < 50, f"RSS grew {growth:.1f} MB"
     await fast.close()
     slow.transport.abort()

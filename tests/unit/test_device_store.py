@@ -21,6 +21,7 @@ from codexremote.pairing.device_store import (
     DeviceStoreCorrupt,
     clean_device_name,
 )
+from codexremote.pairing.revoked import MAX_REVOKED_TOKENS, RevokedTokens
 from codexremote.storage import InsecurePermissions, ensure_private_dir
 
 
@@ -299,3 +300,60 @@ def test_concurrent_issue_from_threads_keeps_every_device(state_dir: Path) -> No
     assert len(fresh.list()) == 40
     assert all(fresh.authenticate(token) is not None for token in issued)
     assert not [p for p in os.listdir(state_dir) if p.startswith(".tmp-")]
+
+
+# ------------------------------------------------ issue 14 A3: revoked tokens stay known
+
+
+def test_original_app_revoked_token_is_remembered_across_restarts(state_dir: Path) -> None:
+    store = DeviceStore(state_dir)
+    phone, other = store.issue("phone"), store.issue("other")
+    assert not store.was_revoked(phone.token)
+    assert store.revoke(phone.device_id)
+    assert store.was_revoked(phone.token)
+    assert not store.was_revoked(other.token)  # still paired
+    assert not store.was_revoked("f" * 64)  # never seen: a guess
+    assert not store.was_revoked("")
+    # Persisted as digests only, and a new companion process still knows it.
+    document = json.loads(store.path.read_text())
+    assert document["revokedTokenHashes"] == [hashlib.sha256(phone.token.encode()).hexdigest()]
+    assert phone.token not in store.path.read_text()
+    assert DeviceStore(state_dir).was_revoked(phone.token)
+
+
+def test_original_app_offline_revoke_by_an_old_writer_is_remembered(state_dir: Path) -> None:
+    """A writer that keeps no revoked list (a hand edit, an older CLI) still leaves the
+    running store knowing the removed device's token."""
+    running = DeviceStore(state_dir)
+    phone = running.issue("phone")
+    document = {"devices": []}
+    tmp = running.path.with_suffix(".edit")
+    tmp.write_text(json.dumps(document))
+    tmp.chmod(0o600)
+    os.replace(tmp, running.path)
+    assert running.authenticate(phone.token) is None
+    assert running.was_revoked(phone.token)
+
+
+def test_original_app_revoked_list_is_bounded_oldest_first() -> None:
+    tokens = RevokedTokens(limit=3)
+    digests = [hashlib.sha256(str(i).encode()).hexdigest() for i in range(5)]
+    for digest in digests:
+        tokens.add(digest)
+    assert [d in tokens for d in digests] == [False, False, True, True, True]
+    tokens.add(digests[2])  # revoked again: newest now
+    tokens.add(digests[0])
+    assert tokens.to_json() == [digests[4], digests[2], digests[0]]
+    assert len(RevokedTokens.from_json(tokens.to_json(), limit=2)) == 2
+    assert MAX_REVOKED_TOKENS * 67 < 100_000  # the stored list stays small
+
+
+@pytest.mark.parametrize("revoked_value", ["abc", [1], ["F" * 64], ["0" * 63], {"a": 1}], ids=repr)
+def test_original_app_malformed_revoked_list_is_refused_not_wiped(
+    state_dir: Path, revoked_value: object
+) -> None:
+    path = state_dir / "devices.json"
+    path.write_text(json.dumps({"devices": [], "revokedTokenHashes": revoked_value}))
+    path.chmod(0o600)
+    with pytest.raises(DeviceStoreCorrupt):
+        DeviceStore(state_dir)

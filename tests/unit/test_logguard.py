@@ -6,7 +6,13 @@ import logging
 
 import pytest
 
-from codexremote.logguard import RateLimitRepeats, ScrubQueryStrings, install, scrub_query
+from codexremote.logguard import (
+    ClientFaultsAreWarnings,
+    RateLimitRepeats,
+    ScrubQueryStrings,
+    install,
+    scrub_query,
+)
 
 
 class Clock:
@@ -76,3 +82,26 @@ def test_sec13_uvicorns_websocket_line_loses_its_query(logger: logging.Logger) -
     logger.addFilter(ScrubQueryStrings())
     logger.info('%s - "WebSocket %s" [accepted]', "127.0.0.1:5000", "/v1/stream?token=s3cret")
     assert handler.lines == ['127.0.0.1:5000 - "WebSocket /v1/stream" [accepted]']
+
+
+def test_t2_a_clients_invalid_utf8_is_a_warning_without_traceback() -> None:
+    """uvicorn logs a client's bad UTF-8 frame with logger.exception (issue 14 B2)."""
+    records: list[logging.LogRecord] = []
+    fault = ClientFaultsAreWarnings()
+    try:
+        raise UnicodeDecodeError("utf-8", b"\xff", 0, 1, "invalid start byte")
+    except UnicodeDecodeError:
+        import sys
+
+        info = sys.exc_info()
+    for message in ("Invalid UTF-8 sequence received from client.", "Exception in ASGI app"):
+        record = logging.LogRecord("uvicorn.error", logging.ERROR, __file__, 1, message, (), info)
+        assert fault.filter(record)
+        records.append(record)
+    demoted, untouched = records
+    assert (demoted.levelno, demoted.levelname, demoted.exc_info) == (
+        logging.WARNING,
+        "WARNING",
+        None,
+    )
+    assert untouched.levelno == logging.ERROR and untouched.exc_info is not None

@@ -4,7 +4,9 @@ Every router except the allowlisted public ones is built with
 ``dependencies=[Depends(require_device)]``; a test enumerates the app's routes
 and fails on any route that is neither guarded nor on :data:`PUBLIC_PATHS`.
 Error strings follow the original companion (wire-api.md 3). Failed tokens are
-rate-limited per client address (429 + Retry-After); valid tokens never are.
+rate-limited per client address (429 + Retry-After); valid tokens never are,
+and neither are tokens of revoked devices (issue 14 A3): they keep getting 401,
+which is what makes the original app ask to pair again.
 Client addresses come from the socket, never from forwarding headers.
 """
 
@@ -45,6 +47,7 @@ class FailureLimiter(Protocol):
 
 
 Verifier = Callable[[str], Awaitable[str | None]]  # token → device id (None: unknown/revoked)
+RevokedCheck = Callable[[str], bool]  # token → was it a device's token until a revoke?
 
 
 def client_key(request: Request) -> str:
@@ -61,7 +64,7 @@ def request_caller(request: Request) -> Caller:
 
 
 def device_dependency(
-    verify: Verifier, limiter: FailureLimiter
+    verify: Verifier, limiter: FailureLimiter, was_revoked: RevokedCheck
 ) -> Callable[[Request], Awaitable[str]]:
     async def require_device(request: Request) -> str:
         header = request.headers.get("authorization")
@@ -71,6 +74,8 @@ def device_dependency(
         if not token:
             raise Unauthorized("Invalid bearer token")
         device_id = await verify(token) if len(token) <= MAX_TOKEN_CHARS else None
+        if device_id is None and len(token) <= MAX_TOKEN_CHARS and was_revoked(token):
+            raise Unauthorized("Invalid token")  # not a guess: no limiter (issue 14 A3)
         if device_id is None:
             # The limiter is consulted only for failed tokens: a valid token is never
             # locked out by someone else's failures from the same address (behind

@@ -18,7 +18,9 @@ from codexremote.diagnostics import save_device_log
 
 
 class DeviceLogRequest(BaseModel):
-    contents: str = Field(description="NDJSON lines, trimmed by the companion (at most 4 MiB).")
+    contents: str = Field(
+        pattern=r"\S", description="NDJSON lines, trimmed by the companion (at most 4 MiB)."
+    )
 
 
 class SavedLogData(BaseModel):

@@ -16,13 +16,42 @@ from pydantic import BaseModel, Field
 
 from codexremote.api.common import Envelope, read_large_object
 from codexremote.dictation import Transcriber, parse_upload
+from codexremote.dictation.upload import MAX_LANGUAGE_CHARS, MIME_TYPE
+
+# What the decoder takes, unwrapped (it also takes line breaks): at least one byte.
+BASE64_AUDIO = (
+    r"^(?:[A-Za-z0-9+/]{4})+$"
+    r"|^(?:[A-Za-z0-9+/]{4})*[A-Za-z0-9+/]{2}(?:==)?$"
+    r"|^(?:[A-Za-z0-9+/]{4})*[A-Za-z0-9+/]{3}=?$"
+)
 
 
 class TranscribeRequest(BaseModel):
-    filename: str = Field(description="File name with extension, e.g. dictation.m4a.")
-    mimeType: str = Field(description="Sent as the audio part's Content-Type, e.g. audio/m4a.")
-    audioBase64: str = Field(description="The recording, base64 (at most 25 MB decoded).")
-    language: str | None = Field(None, description="ISO-639-1 code; omitted when unknown.")
+    filename: str = Field(
+        pattern=r"\S", description="File name with extension, e.g. dictation.m4a."
+    )
+    mimeType: str = Field(
+        pattern=MIME_TYPE.pattern,
+        max_length=255,
+        description="Sent as the audio part's Content-Type, e.g. audio/m4a.",
+    )
+    audioBase64: str = Field(
+        pattern=BASE64_AUDIO, description="The recording, base64 (at most 25 MB decoded)."
+    )
+    language: Any = Field(
+        None,
+        description="ISO-639-1 code; anything but a non-blank string means unknown.",
+        json_schema_extra={
+            "anyOf": [
+                {"not": {"type": "string"}},
+                {"type": "string", "pattern": r"^\s*$"},
+                {
+                    "type": "string",
+                    "pattern": rf"^\s*[A-Za-z0-9_-]{{1,{MAX_LANGUAGE_CHARS}}}\s*$",
+                },
+            ]
+        },
+    )
 
 
 class TranscriptData(BaseModel):

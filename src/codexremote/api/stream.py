@@ -7,7 +7,8 @@ within ``AUTH_TIMEOUT_S`` (the token never travels in the URL).
 
 Bad tokens follow REST's rule with REST's limiter (SEC-05): only a *failed* token
 consults it, so a valid token is never locked out by other clients' failures from
-the same address; past the limit a header token gets HTTP 429 (+ Retry-After),
+the same address, and a revoked device's token is refused (1008) without counting
+(issue 14 A3); past the limit a header token gets HTTP 429 (+ Retry-After),
 a first-message token close 1013. At most ``MAX_UNAUTHENTICATED_SOCKETS`` accepted
 sockets wait for their auth message; a newcomer takes the place of the one that
 has waited longest (closed 1013), so silent sockets cannot keep a browser out.
@@ -38,7 +39,7 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.websockets import WebSocketState
 
-from codexremote.api.auth import FailureLimiter
+from codexremote.api.auth import FailureLimiter, RevokedCheck
 from codexremote.errors import TooManyRequests
 from codexremote.events.bus import TOO_OLD, EventBus, StreamEvent
 from codexremote.events.frame_cap import (
@@ -54,6 +55,7 @@ log = logging.getLogger("codexremote.stream")
 AUTH_TIMEOUT_S = 10.0  # first-message auth window for browsers
 CLIENT_QUEUE_MAX = 10_000  # events buffered per client before it is dropped (REL-05)
 CLOSE_POLICY = 1008
+CLOSE_UNSUPPORTED = 1003  # a binary frame where a text message is required
 CLOSE_TRY_AGAIN = 1013
 CLOSE_GOING_AWAY = 1001
 CLOSE_TIMEOUT_S = 0.5  # SEC-09: revoked/overflowing sockets are gone well within 1 s
@@ -212,12 +214,13 @@ def stream_router(
     authenticate: Authenticator,
     pending_approvals: PendingApprovals,
     limiter: FailureLimiter | None = None,
+    was_revoked: RevokedCheck | None = None,
 ) -> APIRouter:
     router = APIRouter()
 
-    def bad_token(key: str) -> int | None:
+    def bad_token(key: str, token: str | None) -> int | None:
         """REST's rule: seconds to wait if ``key`` is locked out, else count the failure."""
-        if limiter is None:
+        if limiter is None or (token and was_revoked is not None and was_revoked(token)):
             return None
         try:
             limiter.check(key)
@@ -240,7 +243,7 @@ def stream_router(
         if token is not None:
             device_id = authenticate(token) if token else None
             if device_id is None:
-                retry_after = bad_token(key)
+                retry_after = bad_token(key, token)
                 if retry_after is not None:
                     await _deny_rate_limited(websocket, retry_after)
                 else:
@@ -262,7 +265,7 @@ def stream_router(
                 return  # left, stayed silent or gave up its place: nothing to count
             device_id = authenticate(auth.token) if auth is not None else None
             if auth is None or device_id is None:
-                if bad_token(key) is not None:
+                if bad_token(key, auth.token if auth is not None else None) is not None:
                     await _quiet_close(websocket, CLOSE_TRY_AGAIN, "too many failed attempts")
                 else:
                     await _quiet_close(websocket, CLOSE_POLICY, "authentication failed")
@@ -281,7 +284,7 @@ async def _first_message_auth(
     websocket: WebSocket, evicted: asyncio.Future[None]
 ) -> tuple[AuthMessage | None, bool]:
     """(the auth message or None if it was not one, whether the peer is gone/silent)."""
-    receive = asyncio.ensure_future(websocket.receive_text())
+    receive = asyncio.ensure_future(websocket.receive())
     waiters: set[asyncio.Future[Any]] = {receive, evicted}
     done, _ = await asyncio.wait(
         waiters, timeout=AUTH_TIMEOUT_S, return_when=asyncio.FIRST_COMPLETED
@@ -296,8 +299,15 @@ async def _first_message_auth(
             await _quiet_close(websocket, CLOSE_POLICY, "authentication timed out")
         return None, True
     try:
-        raw = receive.result()
-    except (WebSocketDisconnect, KeyError, RuntimeError):
+        message = receive.result()
+    except (WebSocketDisconnect, RuntimeError):
+        return None, True
+    if message["type"] == "websocket.disconnect":
+        return None, True
+    raw = message.get("text")
+    if not isinstance(raw, str):
+        # A binary first message: say why (was: the handler returned and the peer saw 1006).
+        await _quiet_close(websocket, CLOSE_UNSUPPORTED, "auth message must be text")
         return None, True
     try:
         return AuthMessage.model_validate_json(raw), False

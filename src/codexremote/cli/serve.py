@@ -49,11 +49,14 @@ def _fail(message: str) -> int:
 
 def keep_tokens_out_of_logs() -> None:
     """Stop websockets' protocol dumps whatever --log-level says and strip query
-    strings from uvicorn's own WebSocket lines (SEC-13). Idempotent."""
+    strings from uvicorn's own WebSocket lines (SEC-13); a client's bad frame is not
+    logged as our error (issue 14 B2). Idempotent."""
     logger = logging.getLogger(PROTOCOL_LOGGER)
     logger.setLevel(max(logging.INFO, logger.getEffectiveLevel()))
     if not any(isinstance(f, logguard.ScrubQueryStrings) for f in logger.filters):
         logger.addFilter(logguard.ScrubQueryStrings())
+    if not any(isinstance(f, logguard.ClientFaultsAreWarnings) for f in logger.filters):
+        logger.addFilter(logguard.ClientFaultsAreWarnings())
 
 
 def tls_problem(settings: Settings) -> str | None:

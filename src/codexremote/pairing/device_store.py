@@ -5,7 +5,10 @@
 
     {"devices": [{"deviceId": "<uuid4>", "deviceName": "iPhone",
                   "tokenHash": "<sha256 hex of the token text>",
-                  "createdAt": <ms>, "lastUsedAt": <ms>}]}
+                  "createdAt": <ms>, "lastUsedAt": <ms>}],
+     "revokedTokenHashes": ["<sha256 hex>", ...]}
+
+``revokedTokenHashes`` (bounded, ``pairing.revoked``): revoked tokens keep a 401 (issue 14 A3).
 
 The clear token (32 random bytes as 64 lowercase hex) is returned once by
 :meth:`DeviceStore.issue` and never stored. :meth:`DeviceStore.authenticate`
@@ -58,6 +61,8 @@ from pathlib import Path
 from typing import Any
 
 from codexremote.errors import BadRequest
+from codexremote.pairing.revoked import JSON_KEY as REVOKED_KEY
+from codexremote.pairing.revoked import RevokedTokens, is_digest
 from codexremote.pairing.text import safe_text
 from codexremote.storage import (
     PRIVATE_DIR_MODE,
@@ -143,6 +148,7 @@ class DeviceStore:
         self._lock = threading.Lock()
         self._listeners: list[RevocationListener] = []
         self._devices: dict[str, DeviceRecord] = {}
+        self._revoked = RevokedTokens()
         self._signature: tuple[int, int, int] | None = None
         self._dirty_last_used = False
         self._last_persist_s = clock()
@@ -184,6 +190,15 @@ class DeviceStore:
             await asyncio.to_thread(self.flush)
         return record
 
+    def was_revoked(self, token: str) -> bool:
+        """True if ``token`` belonged to a revoked device: one hash and one set lookup, cheap
+        enough for every poll; the set holds only dead tokens, so timing tells nothing."""
+        self.reload_if_changed()
+        if not token:
+            return False
+        with self._lock:
+            return hash_token(token) in self._revoked
+
     # --------------------------------------------------------------- mutations
 
     def issue(self, device_name: str) -> IssuedToken:
@@ -204,8 +219,10 @@ class DeviceStore:
         """Remove a device; True if it existed. Revocation listeners fire after the write."""
         with self._lock, self._file_lock():
             removed = self._reload_locked()
-            existed = self._devices.pop(device_id, None) is not None
-            if existed:
+            gone = self._devices.pop(device_id, None)
+            existed = gone is not None
+            if gone is not None:
+                self._revoked.add(gone.token_hash)
                 self._persist_locked()
                 removed.append(device_id)
         self._notify(removed)
@@ -303,17 +320,22 @@ class DeviceStore:
         signature = self._current_signature()
         if signature == self._signature and (signature is not None or not self._devices):
             return []
-        loaded = self._read_file() if signature is not None else {}
+        loaded, revoked = self._read_file() if signature is not None else ({}, RevokedTokens())
         for device_id, record in loaded.items():
             mine = self._devices.get(device_id)
             if mine is not None and mine.last_used_at_ms > record.last_used_at_ms:
                 loaded[device_id] = replace(record, last_used_at_ms=mine.last_used_at_ms)
         removed = [device_id for device_id in self._devices if device_id not in loaded]
+        for device_id in removed:  # also a revoke by a writer that keeps no revoked list
+            revoked.add(self._devices[device_id].token_hash)
+        for record in loaded.values():
+            revoked.discard(record.token_hash)
         self._devices = loaded
+        self._revoked = revoked
         self._signature = signature
         return removed
 
-    def _read_file(self) -> dict[str, DeviceRecord]:
+    def _read_file(self) -> tuple[dict[str, DeviceRecord], RevokedTokens]:
         check_private(self.path, PRIVATE_FILE_MODE)
         try:
             document = json.loads(self.path.read_bytes())
@@ -321,13 +343,17 @@ class DeviceStore:
             if not isinstance(entries, list):
                 raise TypeError("devices is not a list")
             records = [_parse_record(entry) for entry in entries]
-        except (ValueError, KeyError, TypeError) as exc:
+            revoked = RevokedTokens.from_json(document.get(REVOKED_KEY, []))
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise DeviceStoreCorrupt(f"{self.path} is not a valid device list: {exc}") from exc
-        return {record.device_id: record for record in records}
+        return {record.device_id: record for record in records}, revoked
 
     def _persist_locked(self) -> None:
         ordered = sorted(self._devices.values(), key=lambda r: (r.created_at_ms, r.device_id))
-        document = {"devices": [record.to_json() for record in ordered]}
+        document = {
+            "devices": [record.to_json() for record in ordered],
+            REVOKED_KEY: self._revoked.to_json(),
+        }
         data = (json.dumps(document, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
         atomic_write_bytes(self.path, data, mode=PRIVATE_FILE_MODE)
         self._signature = self._current_signature()
@@ -359,7 +385,7 @@ def _parse_record(entry: Any) -> DeviceRecord:
     device_id, name, token_hash = entry["deviceId"], entry["deviceName"], entry["tokenHash"]
     if not all(isinstance(v, str) and v for v in (device_id, name, token_hash)):
         raise TypeError("deviceId, deviceName and tokenHash must be non-empty strings")
-    if len(token_hash) != 64 or any(c not in "0123456789abcdef" for c in token_hash):
+    if not is_digest(token_hash):
         raise ValueError(f"tokenHash of {device_id} is not a SHA-256 hex digest")
     created = _ms_field(entry, "createdAt")
     last_used = _ms_field(entry, "lastUsedAt") if "lastUsedAt" in entry else created
