@@ -10,6 +10,7 @@ import { createTimeline } from "./timeline.js";
 import { createLiveApplier } from "./timeline-live.js";
 import { createApprovalDock } from "./conversation-approvals.js";
 import { createComposer } from "./composer.js";
+import { createDictation } from "../dictation.js";
 import * as rows from "./timeline-items.js";
 
 const PAGE_LIMIT = 50;
@@ -78,6 +79,8 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     onSteer: (text) => send("steer", text),
     onStop: () => stop(),
   });
+  const dictation = createDictation({ api, store, stream, composer, announce });
+  composer.micSlot.append(dictation.button);
   const dock = createApprovalDock({
     outbox, announce, timeline,
     isOnline: () => online,
@@ -99,7 +102,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   });
 
   const element = h("section", { class: "conversation", "aria-label": "Conversation" },
-    header, timeline.element, dock.element, composer.element);
+    header, timeline.element, dock.element, dictation.panel, composer.element);
 
   function setRunning(value, turnId) {
     running = Boolean(value);
@@ -359,6 +362,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       dock.setChat(next.id);
       title.textContent = next.title || "Chat";
       composer.clear();
+      dictation.open(next.id);
       setRunning(Boolean(next.isRunning));
       const mine = generation;
       timeline.setStatus("Loading…");
@@ -375,6 +379,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       chat = null;
       timeline.reset();
       dock.setChat(null);
+      dictation.close();
     },
   };
 }
