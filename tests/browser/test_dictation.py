@@ -5,7 +5,7 @@ microphone; the companion forwards the browser's recording to the loopback fake
 transcriber (``--dictation-base-url``), which checks the multipart request and probes the
 audio with ffprobe. The transcript lands in the composer after the draft and is never
 sent on its own; a recording survives a cut network and a reload in IndexedDB and is
-transcribed once (REL-24).
+transcribed once (REL-16).
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def record(page: Page, seconds_shown: str = "0:01") -> None:
     expect(timer).to_be_hidden()
 
 
-def test_rel24_transcript_lands_after_the_draft_never_sent(
+def test_rel16_transcript_lands_after_the_draft_never_sent(
     companion: Companion, mic_page: Page, git_repo: Path, transcriber: FakeTranscriber
 ) -> None:
     page = mic_page
@@ -134,7 +134,7 @@ def test_rel24_transcript_lands_after_the_draft_never_sent(
     expect(field).to_have_value(f"Please note: {TRANSCRIPT}")
 
 
-def test_rel24_cut_upload_is_kept_and_sent_once_after_reconnect(
+def test_rel16_cut_upload_is_kept_and_sent_once_after_reconnect(
     companion: Companion,
     mic_page: Page,
     git_repo: Path,
@@ -165,7 +165,7 @@ def test_rel24_cut_upload_is_kept_and_sent_once_after_reconnect(
     expect(field).to_have_value(TRANSCRIPT)  # inserted once
 
 
-def test_rel24_reload_keeps_a_recording_waiting_for_upload(
+def test_rel16_reload_keeps_a_recording_waiting_for_upload(
     companion: Companion,
     mic_page: Page,
     git_repo: Path,
@@ -196,7 +196,7 @@ def test_rel24_reload_keeps_a_recording_waiting_for_upload(
 
 
 @pytest.mark.dictation_not_configured
-def test_rel24_not_configured_says_so_and_keeps_the_recording(
+def test_rel16_not_configured_says_so_and_keeps_the_recording(
     companion: Companion, mic_page: Page, git_repo: Path, guard: Guard
 ) -> None:
     guard.allow(r"status of 503 .*/v1/dictation/transcribe")
@@ -206,7 +206,8 @@ def test_rel24_not_configured_says_so_and_keeps_the_recording(
     record(page)
     # The companion's own text names the settings; the button says dictation is not set up.
     panel = page.get_by_role("region", name="Dictation")
-    expect(panel.get_by_text(NOT_CONFIGURED).first).to_be_visible()
+    expect(panel.get_by_text(NOT_CONFIGURED)).to_be_visible()
+    expect(panel.get_by_text("Recording kept: dictation is not set up")).to_be_visible()
     button = page.get_by_role("button", name="Dictation is not set up")
     expect(button).to_be_visible()
     expect(page.get_by_role("button", name="Retry transcription")).to_be_visible()
@@ -215,6 +216,9 @@ def test_rel24_not_configured_says_so_and_keeps_the_recording(
     # After a reload the button still says so; Discard forgets the recording.
     page.reload()
     expect(page.get_by_role("button", name="Dictation is not set up")).to_be_visible()
+    expect(panel.get_by_text(NOT_CONFIGURED)).to_be_hidden()  # the hint opens on a tap
+    page.get_by_role("button", name="Dictation is not set up").click()
+    expect(panel.get_by_text(NOT_CONFIGURED)).to_be_visible()
     page.get_by_role("button", name="Discard recording").click()
     poll(page, f"async () => (await ({RECORDINGS_JS})()).length === 0")
     expect(composer_input(page)).to_have_value("")

@@ -10,6 +10,7 @@ import { createRecorder } from "./views/recorder.js";
 
 const NOT_CONFIGURED = "dictation_not_configured";
 const META_KEY = "dictation"; // remembers "not set up" across reloads
+const PAGE_START = Date.now(); // a refusal from before a reload does not open the hint again
 const NO_MIC = "This browser cannot record audio here (it needs a microphone and a secure page). The keyboard's own dictation still works.";
 
 /**
@@ -23,25 +24,38 @@ export function createDictation({ api, store, stream, composer, announce }) {
   let chatId = null;
   let session = null; // { id, mic, startedAt, frame }
   let starting = false;
+  let notConfigured = ""; // the companion's 503 text while dictation is not set up
   const view = createRecorder({
     onStart: () => start(),
     onStop: () => stop(),
     onCancel: () => cancel(),
     onRetry: (id) => recordings.then((r) => r.retry(id)),
     onDiscard: (id) => recordings.then((r) => r.discard(id)),
-    onCheckAgain: () => setNotConfigured(""),
+    onCheckAgain: () => checkAgain(),
   });
   const recordings = createRecordings({ api, store, stream });
   recordings.then((r) => r.onChange(() => sync(r)), () => {});
   recordings.catch((error) => view.setUnavailable(`Dictation is unavailable: ${error?.message ?? error}`));
   if (!micSupported()) view.setUnavailable(NO_MIC);
   Promise.resolve(store.get("meta", META_KEY)).then((saved) => {
-    if (saved?.notConfigured) view.setUnavailable(saved.notConfigured);
+    if (saved?.notConfigured && !notConfigured) {
+      notConfigured = saved.notConfigured;
+      view.setUnavailable(notConfigured);
+    }
   }, () => {});
 
-  function setNotConfigured(message) {
-    view.setUnavailable(message || (micSupported() ? "" : NO_MIC), { open: Boolean(message) });
+  function setNotConfigured(message, { open = Boolean(message) } = {}) {
+    if (message === notConfigured) return;
+    notConfigured = message;
+    view.setUnavailable(message || (micSupported() ? "" : NO_MIC), { open });
     (message ? store.put("meta", META_KEY, { notConfigured: message }) : store.del("meta", META_KEY)).catch(() => {});
+  }
+
+  /** The person set dictation up: try the kept recordings again, let the button record. */
+  async function checkAgain() {
+    setNotConfigured("");
+    const r = await recordings;
+    for (const rec of r.list(chatId)) if (rec.error?.code === NOT_CONFIGURED) r.retry(rec.id);
   }
 
   /** Show what waits for this chat; put finished transcripts into the composer. */
@@ -51,8 +65,9 @@ export function createDictation({ api, store, stream, composer, announce }) {
     const list = r.list(mine);
     view.setItems(list);
     const refused = list.find((rec) => rec.state === "failed" && rec.error?.code === NOT_CONFIGURED);
-    if (refused) setNotConfigured(refused.error.message);
+    if (refused) setNotConfigured(refused.error.message, { open: (refused.error.at ?? 0) >= PAGE_START });
     r.take(mine, (text) => {
+      setNotConfigured(""); // a transcript came back: dictation works
       if (chatId === mine) composer.append(text);
     }).catch(() => {});
   }

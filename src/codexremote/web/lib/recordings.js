@@ -74,7 +74,7 @@ export async function createRecordings({ api, store, stream }) {
       if (!records.has(record.id)) return "done"; // discarded meanwhile
       if (typeof error?.status === "number" && error.status > 0) {
         record.state = "failed";
-        record.error = { status: error.status, code: error.code, message: error.message };
+        record.error = { status: error.status, code: error.code, message: error.message, at: Date.now() };
         await save(record);
       } else {
         record.waiting = true; // not reached, or its answer was lost: sent again later

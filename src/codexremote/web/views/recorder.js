@@ -19,9 +19,8 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
     type: "button",
     class: "composer-btn composer-mic",
     "aria-label": "Dictate",
-    text: "🎙",
     on: { click: () => (unavailable ? toggleHint() : recording ? onStop() : onStart()) },
-  });
+  }, h("span", { class: "mic-icon", "aria-hidden": "true" }));
   const elapsed = h("span", { class: "recorder-time", role: "timer", "aria-label": "Recording time", text: "0:00" });
   const meter = h("meter", { class: "recorder-meter", min: 0, max: 1, value: 0, "aria-label": "Microphone level" });
   const live = h("div", { class: "recorder-live", hidden: true },
@@ -55,15 +54,19 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
 
   function itemRow(record) {
     if (record.state === "failed") {
+      // "Not set up" is explained once, by the hint; the row says what happened to the words.
+      const text = record.error?.code === "dictation_not_configured"
+        ? "Recording kept: dictation is not set up on your computer."
+        : record.error?.message || "Transcription failed.";
       return h("li", { class: "recorder-item failed" },
-        h("span", { class: "recorder-item-text", text: record.error?.message || "Transcription failed." }),
-        h("button", { type: "button", class: "button", text: "Retry", "aria-label": "Retry transcription",
-          on: { click: () => onRetry(record.id) } }),
-        h("button", { type: "button", class: "button", text: "Discard", "aria-label": "Discard recording",
-          on: { click: () => onDiscard(record.id) } }));
+        h("span", { class: "recorder-item-text", text }),
+        h("span", { class: "recorder-item-actions" },
+          h("button", { type: "button", class: "button", text: "Retry", "aria-label": "Retry transcription",
+            on: { click: () => onRetry(record.id) } }),
+          h("button", { type: "button", class: "button", text: "Discard", "aria-label": "Discard recording",
+            on: { click: () => onDiscard(record.id) } })));
     }
-    const text = record.state === "recording" ? "Recording…"
-      : record.waiting ? "Recording saved: waiting for your computer…" : "Transcribing…";
+    const text = record.waiting ? "Recording saved: waiting for your computer…" : "Transcribing…";
     return h("li", { class: "recorder-item" }, h("span", { class: "recorder-item-text", text }));
   }
 
