@@ -222,3 +222,63 @@ def test_rel16_not_configured_says_so_and_keeps_the_recording(
     page.get_by_role("button", name="Discard recording").click()
     poll(page, f"async () => (await ({RECORDINGS_JS})()).length === 0")
     expect(composer_input(page)).to_have_value("")
+
+
+DOWNGRADE_TO_V1_JS = """async () => {
+  const open = (version, upgrade) => new Promise((ok, fail) => {
+    const r = version ? indexedDB.open("codexremote", version) : indexedDB.open("codexremote");
+    if (upgrade) r.onupgradeneeded = () => upgrade(r.result);
+    r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error);
+  });
+  const db = await open();
+  const meta = await new Promise((ok) => {
+    const tx = db.transaction("meta");
+    const keys = tx.objectStore("meta").getAllKeys();
+    const values = tx.objectStore("meta").getAll();
+    tx.oncomplete = () => ok(keys.result.map((k, i) => [k, values.result[i]]));
+  });
+  db.close();
+  await new Promise((ok, fail) => {
+    const r = indexedDB.deleteDatabase("codexremote"); // the page closes its connection
+    r.onsuccess = ok;
+    r.onerror = () => fail(r.error);
+  });
+  const v1 = await open(1, (d) => {
+    for (const name of ["drawer", "pages", "outbox", "meta"]) d.createObjectStore(name);
+  });
+  await new Promise((ok) => {
+    const tx = v1.transaction("meta", "readwrite");
+    for (const [k, v] of meta) tx.objectStore("meta").put(v, k);
+    tx.oncomplete = ok;
+  });
+  v1.close();
+  return meta.length;
+}"""
+
+STORE_VERSION_JS = """async () => {
+  const db = await new Promise((ok) => {
+    const r = indexedDB.open("codexremote");
+    r.onsuccess = () => ok(r.result);
+  });
+  const answer = [db.version, [...db.objectStoreNames].sort()];
+  db.close();
+  return answer;
+}"""
+
+
+def test_rel16_schema_1_upgrades_to_2_keeping_the_pairing(
+    companion: Companion, mic_page: Page, git_repo: Path, transcriber: FakeTranscriber
+) -> None:
+    """A phone that ran the shell before dictation has a version 1 database: the upgrade
+    adds the recordings store and keeps what was there (here: the pairing)."""
+    page = mic_page
+    chat = Other(companion).new_chat(git_repo)
+    assert page.evaluate(DOWNGRADE_TO_V1_JS) >= 1
+    page.reload()
+    open_chat(page, chat)  # still paired: the drawer, not the pairing screen
+    record(page)
+    expect(composer_input(page)).to_have_value(TRANSCRIPT)
+    version, stores = page.evaluate(STORE_VERSION_JS)
+    assert version == 2
+    assert stores == ["drawer", "meta", "outbox", "pages", "recordings"]
