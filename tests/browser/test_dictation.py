@@ -282,3 +282,22 @@ def test_rel16_schema_1_upgrades_to_2_keeping_the_pairing(
     version, stores = page.evaluate(STORE_VERSION_JS)
     assert version == 2
     assert stores == ["drawer", "meta", "outbox", "pages", "recordings"]
+
+
+def test_rel16_reload_while_recording_keeps_what_was_said(
+    companion: Companion, mic_page: Page, git_repo: Path, transcriber: FakeTranscriber
+) -> None:
+    """The page goes away mid-recording (a reload; a killed tab is the same): the chunks
+    already stored are uploaded after the launch, once, as real audio."""
+    page = mic_page
+    chat = Other(companion).new_chat(git_repo)
+    open_chat(page, chat)
+    page.get_by_role("button", name="Dictate").click()
+    expect(page.get_by_role("timer", name="Recording time")).to_have_text("0:02")
+    poll(page, f"async () => (await ({RECORDINGS_JS})()).some((r) => r.chunks >= 1)")
+    page.reload()
+    expect(composer_input(page)).to_have_value(TRANSCRIPT)
+    poll(page, f"async () => (await ({RECORDINGS_JS})()).length === 0")
+    assert len(transcriber.received) == 1
+    got = transcriber.received[0]
+    assert got.problems == [] and got.container is not None and "webm" in got.container

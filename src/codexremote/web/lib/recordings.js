@@ -64,6 +64,14 @@ export async function createRecordings({ api, store, stream }) {
   }
 
   async function upload(record) {
+    // Storage is the truth: unpairing clears it (store.clearOrigin), and nothing of an
+    // unpaired device may be sent later.
+    await writes.catch(() => {});
+    if (!(await store.get(STORE, record.id))) {
+      records.delete(record.id);
+      changed();
+      return "done";
+    }
     record.uploading = true;
     changed();
     let data;
