@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -111,11 +112,14 @@ def test_rel16_transcript_lands_after_the_draft_never_sent(
     expect(timer).to_have_text("0:01")
     expect(page.get_by_role("meter", name="Microphone level")).to_be_visible()
     screenshot(page, "dictation-recording")
+    stopped_at = time.monotonic()
     page.get_by_role("button", name="Stop recording").first.click()
     expect(field).to_have_value(f"Please note: {TRANSCRIPT}")
+    took_ms = (time.monotonic() - stopped_at) * 1000  # a figure to report, not a limit
     screenshot(page, "dictation-transcript")
     assert len(transcriber.received) == 1
     got = transcriber.received[0]
+    print(f"dictation: {len(got.audio)} B {got.content_type}, Done -> composer {took_ms:.0f} ms")
     assert got.problems == [], got.problems
     assert got.content_type == "audio/webm" and got.filename == "dictation.webm"
     assert got.container is not None and "webm" in got.container  # ffprobe read real audio

@@ -63,6 +63,8 @@ export async function startMic({ onChunk }) {
     analyser.fftSize = 512;
     samples = new Uint8Array(analyser.fftSize);
     context.createMediaStreamSource(stream).connect(analyser);
+    // Safari starts a context made after an await "suspended": the meter would stay still.
+    context.resume?.().catch(() => {});
   } catch {
     analyser = null; // no meter, still a recording
   }
