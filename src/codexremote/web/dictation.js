@@ -35,8 +35,8 @@ export function createDictation({ api, store, stream, composer, announce }) {
   });
   const recordings = createRecordings({ api, store, stream });
   recordings.then((r) => r.onChange(() => sync(r)), () => {});
-  recordings.catch((error) => view.setUnavailable(`Dictation is unavailable: ${error?.message ?? error}`));
-  if (!micSupported()) view.setUnavailable(NO_MIC);
+  recordings.catch((error) => view.setUnavailable(`Dictation is unavailable: ${error?.message ?? error}`, { recheck: false }));
+  if (!micSupported()) view.setUnavailable(NO_MIC, { recheck: false });
   Promise.resolve(store.get("meta", META_KEY)).then((saved) => {
     if (saved?.notConfigured && !notConfigured) {
       notConfigured = saved.notConfigured;
@@ -47,7 +47,7 @@ export function createDictation({ api, store, stream, composer, announce }) {
   function setNotConfigured(message, { open = Boolean(message) } = {}) {
     if (message === notConfigured) return;
     notConfigured = message;
-    view.setUnavailable(message || (micSupported() ? "" : NO_MIC), { open });
+    view.setUnavailable(message || (micSupported() ? "" : NO_MIC), { open, recheck: Boolean(message) });
     (message ? store.put("meta", META_KEY, { notConfigured: message }) : store.del("meta", META_KEY)).catch(() => {});
   }
 

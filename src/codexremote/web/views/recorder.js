@@ -14,6 +14,7 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
   let recording = false;
   let unavailable = ""; // the reason dictation cannot work now ("" when it can)
   let hintOpen = false;
+  let unavailableLabel = "";
 
   const button = h("button", {
     type: "button",
@@ -31,8 +32,8 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
     h("button", { type: "button", class: "button primary recorder-stop", text: "Done", "aria-label": "Stop recording",
       on: { click: () => onStop() } }));
   const hintText = h("p", { class: "recorder-hint-text" });
-  const hint = h("div", { class: "recorder-hint", hidden: true }, hintText,
-    h("button", { type: "button", class: "button", text: "Check again", on: { click: () => onCheckAgain() } }));
+  const checkAgain = h("button", { type: "button", class: "button", text: "Check again", on: { click: () => onCheckAgain() } });
+  const hint = h("div", { class: "recorder-hint", hidden: true }, hintText, checkAgain);
   const items = h("ul", { class: "recorder-items", "aria-label": "Recordings waiting" });
   const panel = h("section", { class: "recorder", "aria-label": "Dictation", hidden: true }, live, hint, items);
 
@@ -45,7 +46,7 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
     live.hidden = !recording;
     hint.hidden = !(unavailable && hintOpen) || recording;
     hintText.textContent = unavailable;
-    button.setAttribute("aria-label", recording ? "Stop recording" : unavailable ? "Dictation is not set up" : "Dictate");
+    button.setAttribute("aria-label", recording ? "Stop recording" : unavailable ? unavailableLabel : "Dictate");
     button.setAttribute("aria-pressed", String(recording));
     button.classList.toggle("is-recording", recording);
     button.classList.toggle("is-unavailable", Boolean(unavailable));
@@ -95,9 +96,12 @@ export function createRecorder({ onStart, onStop, onCancel, onRetry, onDiscard, 
       for (const record of records) if (record.state !== "recording") items.append(itemRow(record));
       refresh();
     },
-    /** @param {string} reason "" when dictation can be used */
-    setUnavailable(reason, { open = false } = {}) {
+    /** @param {string} reason "" when dictation can be used; `recheck`: offer "Check again" */
+    setUnavailable(reason, { open = false, recheck = true } = {}) {
       unavailable = reason;
+      checkAgain.hidden = !recheck;
+      // "Not set up" is fixed on the computer (Check again); anything else is this browser.
+      unavailableLabel = recheck ? "Dictation is not set up" : "Dictation is not available";
       hintOpen = Boolean(reason) && (open || hintOpen);
       refresh();
     },
