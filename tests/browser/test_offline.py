@@ -29,10 +29,9 @@ from tests.browser.netproxy import NetProxy
 from tests.harness.fake_model import FakeModel
 from tests.harness.model_scripts import HELLO_ANSWER, slow_answer_text
 
-# Chromium's own lines for requests the cut network broke. A brand-new chat has no rollout
-# yet, so the run-state the conversation asks for when the stream is back is the companion's
-# 502 (wire-api.md 4.13: "Failed to load chat run state"); Chromium logs that answer too.
-NETWORK_ERRORS = r"net::ERR_|WebSocket connection to .* failed|status of 502 .*/run-state"
+# Chromium's own lines for requests the cut network broke (nothing the companion answered:
+# a new chat's run-state is 200 idle, test_original_app_run_state_of_a_new_chat_is_idle_not_502).
+NETWORK_ERRORS = r"net::ERR_|WebSocket connection to .* failed"
 PROBE_NOT_CACHED = r"resource error: <script> .*/__probe__\.js"  # the proxy's, not the shell's
 
 

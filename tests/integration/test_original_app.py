@@ -140,3 +140,13 @@ async def test_original_app_never_gets_a_frame_over_1mib(
     assert fetched.json()["data"] == full_by_seq[diff_frame["seq"]]
     gone = await companion.get("/v1/stream/events/999999999")
     assert gone.status_code == 410 and gone.json()["code"] == "gone"
+
+
+async def test_original_app_run_state_of_a_new_chat_is_idle_not_502(
+    companion: Companion, git_repo: Path
+) -> None:
+    """wire-api 4.13: a thread with no turns yet is idle (``isRunning: false``)."""
+    chat_id = await create_chat(companion, git_repo)
+    state = await companion.get(f"/v1/chats/{chat_id}/run-state")
+    assert state.status_code == 200, state.text
+    assert state.json()["data"] == {"chatId": chat_id, "isRunning": False, "activeTurnId": None}

@@ -35,6 +35,15 @@ log = logging.getLogger("codexremote.chats")
 
 CHAT_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 RUN_STATE_ERROR = "Failed to load chat run state"  # the original app matches this phrase
+# What codex 0.169's thread/read says of a chat whose rollout does not exist yet, or exists
+# but is still empty (the moment its first turn starts): no turn has run, so it is idle.
+_NO_ROLLOUT_YET = ("not loaded", "no rollout", "is empty")
+
+
+def _rollout_not_there_yet(message: str) -> bool:
+    lowered = message.lower()
+    return any(phrase in lowered for phrase in _NO_ROLLOUT_YET)
+
 
 Requester = Callable[..., Awaitable[Any]]
 OverridesProvider = Callable[[], Awaitable[dict[str, Any]]]
@@ -200,8 +209,9 @@ class ChatService:
         try:
             result = await self._request("thread/read", {"threadId": chat_id})
         except AppServerError as exc:
-            if "not loaded" in exc.message or "no rollout" in exc.message.lower():
+            if _rollout_not_there_yet(exc.message):
                 return None
+            log.info("run-state: thread/read failed: %s", exc.message)
             raise BadGateway(RUN_STATE_ERROR) from exc
         thread = result.get("thread") if isinstance(result, dict) else None
         status = thread.get("status") if isinstance(thread, dict) else None

@@ -23,6 +23,8 @@ import { createPairingFlow } from "./pairing-flow.js";
 // Read and remove the offer before anything else runs: the nonce must not stay
 // in the address bar, the history or a screenshot (docs/pairing.md).
 const initialOffer = offerFromFragment(location.hash);
+// A notification's tap opens `/#chat=<id>&approval=<id>` when no window was open (sw.js).
+const initialChat = new URLSearchParams(location.hash.slice(1)).get("chat");
 if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
 
 const DRAWER_KEY = "last";
@@ -100,12 +102,15 @@ async function main() {
     onCancel: () => (pairing ? showDrawer({ replace: true }) : null),
   });
 
-  const sw = registerServiceWorker({
-    onUpdate: () => {
-      banner.show();
-      settings.showUpdate();
-    },
-  });
+  // Web Push (issue 13) loads lazily too: Settings shows it, a launch re-posts the subscription.
+  let pushLoad = null;
+  const withPush = (fn) => {
+    pushLoad ??= import("./push-flow.js").then(({ createPushFlow }) => createPushFlow({ api }));
+    pushLoad.then(fn).catch(() => (pushLoad = null)); // a failed load is tried again next time
+  };
+  // A notification's tap in an open window (sw.js) or at launch (initialChat).
+  const openChatById = (id) => pairing && openChat?.id !== id && showChat(model.chat(id) ?? { id, title: "" });
+  const sw = registerServiceWorker({ onUpdate: () => (banner.show(), settings.showUpdate()), onOpenChat: openChatById });
 
   let opening = 0; // bumped by every screen change: a slower chat open gives way
 
@@ -158,6 +163,7 @@ async function main() {
     openChat = chat;
     const { searchTitle: _s, liveAt: _l, touched: _t, ...saved } = chat;
     store.put("meta", LAST_CHAT_KEY, saved).catch(() => {}); // a launch reopens it
+    withPush((flow) => flow.chatSeen(chat.id));
     mount("chat", view.element, null); // the conversation has its own header
     const { running, needsApproval, searchTitle, liveAt, touched, ...thread } = chat;
     view.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
@@ -171,6 +177,7 @@ async function main() {
     history.pushState({ screen: "settings" }, "");
     settings.setDevice({ deviceName: pairing?.deviceName ?? "", origin: location.host });
     loadHealth();
+    withPush((flow) => (settings.addGroup(flow.element), flow.refresh()));
   }
 
   window.addEventListener("popstate", (event) => {
@@ -257,6 +264,7 @@ async function main() {
       refreshDrawer();
       return;
     }
+    if (frame.event === "approval_cleared" && frame.chatId) withPush((flow) => flow.chatSeen(frame.chatId));
     const outcome = model.apply(frame);
     const renamed = frame.event === "turn_started" && PLACEHOLDER_TITLES.has(String(model.chat(frame.chatId)?.title ?? "").toLowerCase());
     if (outcome === "unknown" || renamed) {
@@ -371,11 +379,13 @@ async function main() {
     .catch(() => {});
   stream.start();
   refreshDrawer();
-  if (lastChat?.id) {
-    // A launch returns to the chat that was open, painted from its saved page at once;
-    // the drawer is one step back.
+  setTimeout(() => withPush((flow) => flow.resend()), 2000); // after the first paint
+  const reopen = initialChat ? { id: initialChat, title: "" } : lastChat;
+  if (reopen?.id) {
+    // A launch returns to the chat that was open (or a notification's), painted from its
+    // saved page at once; the drawer is one step back.
     history.replaceState({ screen: "drawer" }, "");
-    showChat(model.chat(lastChat.id) ?? lastChat);
+    showChat(model.chat(reopen.id) ?? reopen);
   } else {
     showDrawer({ replace: true });
     prefetchConversation();

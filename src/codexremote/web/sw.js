@@ -50,3 +50,67 @@ self.addEventListener("fetch", (event) => {
     })(),
   );
 });
+
+// ---- Web Push (issue 13, docs/web-push.md) ------------------------------------
+// Every push shows a notification, also when a window is open: iOS revokes a
+// subscription whose pushes show nothing, and the companion already skipped
+// devices with a visible page. Every field is text (a notification renders none
+// as HTML). One notification per chat: the tag `chat:<id>` replaces the older.
+
+self.addEventListener("push", (event) => {
+  const notice = pushNotice(event.data);
+  event.waitUntil(self.registration.showNotification(notice.title, notice.options));
+});
+
+/** Title and options from the companion's payload; an unreadable one still shows "Codex needs you". */
+function pushNotice(data) {
+  let payload = {};
+  try {
+    payload = data ? data.json() : {};
+  } catch {
+    payload = {};
+  }
+  if (!payload || typeof payload !== "object") payload = {};
+  const text = (value) => (typeof value === "string" ? value : "");
+  const chatId = text(payload.chatId);
+  return {
+    title: text(payload.title) || "Codex needs you",
+    options: {
+      body: text(payload.body),
+      tag: text(payload.tag) || (chatId ? `chat:${chatId}` : "codexremote"),
+      renotify: true,
+      data: { kind: text(payload.kind), chatId, approvalId: text(payload.approvalId) },
+    },
+  };
+}
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  event.waitUntil(openChatWindow(event.notification.data));
+});
+
+/**
+ * Show the notification's chat: an open window of the app is told to open it
+ * (and focused); without one, a new window opens on `/#chat=<id>`. The chat
+ * opens with its approvals dock, so an approval's card is in view.
+ */
+async function openChatWindow(data) {
+  const chatId = data && typeof data.chatId === "string" ? data.chatId : "";
+  const approvalId = data && typeof data.approvalId === "string" ? data.approvalId : "";
+  const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+  const mine = windows.filter((client) => new URL(client.url).origin === self.location.origin);
+  const target = mine.find((client) => client.focused) ?? mine.find((client) => client.visibilityState === "visible") ?? mine[0];
+  if (target) {
+    if (chatId) target.postMessage({ type: "open-chat", chatId, approvalId });
+    try {
+      await target.focus();
+    } catch {
+      // focus needs the tap's activation; the window still opens the chat
+    }
+    return target;
+  }
+  const params = new URLSearchParams();
+  if (chatId) params.set("chat", chatId);
+  if (approvalId) params.set("approval", approvalId);
+  return self.clients.openWindow(chatId ? `/#${params}` : "/");
+}

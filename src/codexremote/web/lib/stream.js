@@ -89,6 +89,7 @@ export function createStream({ url = defaultUrl(), getToken, onRevoked = () => {
       const auth = { type: "auth", token };
       if (lastSeq !== null) auth.lastSeq = lastSeq;
       ws.send(JSON.stringify(auth));
+      sendVisibility(ws);
       setState("connected");
       stableTimer = setTimeout(() => {
         failures = 0;
@@ -143,7 +144,18 @@ export function createStream({ url = defaultUrl(), getToken, onRevoked = () => {
     connect();
   }
 
+  /** Web Push skips a device whose socket last said visible (docs/push.md). */
+  function sendVisibility(ws = socket) {
+    if (!ws || ws.readyState !== WebSocket.OPEN) return;
+    try {
+      ws.send(JSON.stringify({ type: "visibility", visible: document.visibilityState === "visible" }));
+    } catch {
+      // closing: the next socket says it
+    }
+  }
+
   function onVisibility() {
+    sendVisibility();
     if (document.visibilityState === "hidden") {
       hiddenAt = Date.now();
       return;

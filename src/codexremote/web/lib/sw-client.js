@@ -3,13 +3,18 @@
 // only then is it told to take over, and the page reloads once it has.
 
 /**
- * @param {{ onUpdate: () => void }} options
+ * @param {{ onUpdate: () => void, onOpenChat?: (chatId: string) => void }} options
  * @returns {{ reload: () => void }}
  */
-export function registerServiceWorker({ onUpdate }) {
+export function registerServiceWorker({ onUpdate, onOpenChat = () => {} }) {
   let waiting = null;
   let reloading = false;
   if (!("serviceWorker" in navigator)) return { reload: () => location.reload() };
+  // A tapped notification asks an open window to show its chat (sw.js, docs/web-push.md).
+  navigator.serviceWorker.addEventListener("message", (event) => {
+    const data = event.data ?? {};
+    if (data.type === "open-chat" && typeof data.chatId === "string" && data.chatId) onOpenChat(data.chatId);
+  });
 
   const offer = (worker) => {
     waiting = worker;

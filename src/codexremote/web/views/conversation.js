@@ -11,6 +11,7 @@ import { createLiveApplier } from "./timeline-live.js";
 import { createApprovalDock } from "./conversation-approvals.js";
 import { createComposer } from "./composer.js";
 import { createDictation } from "../dictation.js";
+import { createSessionEntry } from "./session-entry.js";
 import * as rows from "./timeline-items.js";
 
 const PAGE_LIMIT = 50;
@@ -60,7 +61,8 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   const title = h("h1", { class: "conv-title", text: "" });
   const back = h("button", { type: "button", class: "conv-back", "aria-label": "Back to chats", text: "‹",
     on: { click: () => onBack() } });
-  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } });
+  const session = createSessionEntry({ api, announce, currentChat: () => chat });
+  const sessionSlot = h("div", { class: "conv-header-slot", dataset: { slot: "session" } }, session.element);
   const header = h("header", { class: "conv-header" }, back, title, pill ?? null, sessionSlot);
 
   let chat = null;
@@ -377,6 +379,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     close() {
       generation += 1;
       chat = null;
+      session.close();
       timeline.reset();
       dock.setChat(null);
       dictation.close();

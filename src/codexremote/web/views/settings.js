@@ -100,6 +100,10 @@ export function createSettings({ onUnpair, onRestart, onReload }) {
       unpair.classList.remove("armed");
       unpair.textContent = busy ? "Unpairing…" : "Unpair this device";
     },
+    /** A group another module owns (e.g. Notifications), placed once above Update. */
+    addGroup(group) {
+      if (!group.isConnected) element.insertBefore(group, updateRow);
+    },
     showUpdate() {
       updateRow.hidden = false;
     },
