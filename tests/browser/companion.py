@@ -55,7 +55,12 @@ class Companion:
     # ------------------------------------------------------------ lifecycle
     @classmethod
     def start(
-        cls, tmp_path: Path, codex_bin: Path, codex_home: Path, codex_env: dict[str, str]
+        cls,
+        tmp_path: Path,
+        codex_bin: Path,
+        codex_home: Path,
+        codex_env: dict[str, str],
+        extra_args: tuple[str, ...] = (),
     ) -> Companion:
         port = free_port()
         state_dir = tmp_path / "state"
@@ -74,6 +79,7 @@ class Companion:
             str(state_dir),
             "--confirmer",
             "socket",  # headless: pairing is confirmed with `codexremote devices approve`
+            *extra_args,
         ]
         log_file = log_path.open("wb")
         process = subprocess.Popen(argv, env=env, stdout=log_file, stderr=subprocess.STDOUT)

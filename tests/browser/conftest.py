@@ -93,6 +93,13 @@ def fake_model() -> Iterator[FakeModel]:
 
 
 @pytest.fixture
+def companion_args() -> tuple[str, ...]:
+    """Extra ``codexremote serve`` arguments; a test module overrides this fixture
+    (e.g. ``--dictation-base-url`` in test_dictation.py)."""
+    return ()
+
+
+@pytest.fixture
 def companion(
     request: pytest.FixtureRequest,
     tmp_path: Path,
@@ -100,9 +107,10 @@ def companion(
     codex_home: Path,
     codex_env: dict[str, str],
     fake_model: FakeModel,
+    companion_args: tuple[str, ...],
 ) -> Iterator[Companion]:
     """A real ``codexremote serve``; the browser reaches it through ``proxy``."""
-    server = Companion.start(tmp_path, codex_bin, codex_home, codex_env)
+    server = Companion.start(tmp_path, codex_bin, codex_home, codex_env, companion_args)
     proxy = NetProxy(server.port, inject_probe=COLLECTOR_JS).start()
     server.proxy_url = proxy.url
     server.proxy = proxy  # type: ignore[attr-defined]
@@ -129,12 +137,18 @@ def proxy(companion: Companion, guard: Guard) -> NetProxy:
 
 
 @pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
+def chromium_args() -> tuple[str, ...]:
+    """Extra Chromium switches for a module (test_dictation.py: a fake microphone)."""
+    return ()
+
+
+@pytest.fixture(scope="module")
+def chromium(chromium_args: tuple[str, ...]) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install --test", pytrace=False)
-    args = ["--no-sandbox"] if os.geteuid() == 0 else []
+    args = [*(["--no-sandbox"] if os.geteuid() == 0 else []), *chromium_args]
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         yield browser

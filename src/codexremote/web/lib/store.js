@@ -1,18 +1,23 @@
 // IndexedDB for the page: the last drawer, each chat's newest history page, the
-// outbox and small metadata (the pairing). Every key starts with the companion
+// outbox, dictation recordings waiting for their transcript and small metadata
+// (the pairing). Every key starts with the companion
 // origin, so one client can later hold several computers. The schema is
 // numbered and upgraded step by step; a newer tab asking to upgrade makes this
 // one close its connection instead of blocking it. A write counts only when its
 // transaction completes, and nothing here awaits the network inside one.
 
 const DB_NAME = "codexremote";
-export const SCHEMA_VERSION = 1;
-export const STORES = ["drawer", "pages", "outbox", "meta"];
+export const SCHEMA_VERSION = 2;
+export const STORES = ["drawer", "pages", "outbox", "meta", "recordings"];
 
 /** Step-by-step upgrades: index i brings a database from version i to i + 1. */
 const UPGRADES = [
   (db) => {
-    for (const name of STORES) db.createObjectStore(name);
+    for (const name of ["drawer", "pages", "outbox", "meta"]) db.createObjectStore(name);
+  },
+  // 2: dictation (lib/recordings.js): audio kept until its transcript reached the composer.
+  (db) => {
+    db.createObjectStore("recordings");
   },
 ];
 

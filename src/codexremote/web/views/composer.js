@@ -2,7 +2,8 @@
 // state: Send while idle; Steer and Stop while a turn runs. On touch devices
 // Enter is a new line (the phone keyboard has no Shift), so sending is a tap on
 // the button; with a physical keyboard Enter sends and Shift+Enter breaks the
-// line. The microphone (part 2) gets its own slot; it only emits callbacks.
+// line. The microphone (dictation.js) sits in its own slot; its transcripts
+// come in through append(), after the draft, for review: never sent on their own.
 
 import { h } from "../lib/dom.js";
 
@@ -89,6 +90,13 @@ export function createComposer({ onSend, onSteer, onStop }) {
     },
     focus() {
       input.focus({ preventScroll: true });
+    },
+    /** Add a dictated transcript after the draft (a space between), for review. */
+    append(text) {
+      const draft = input.value;
+      input.value = draft && !/\s$/.test(draft) ? `${draft} ${text}` : draft + text;
+      grow();
+      refresh();
     },
     clear() {
       input.value = "";

@@ -10,6 +10,7 @@ import { createTimeline } from "./timeline.js";
 import { createLiveApplier } from "./timeline-live.js";
 import { createApprovalDock } from "./conversation-approvals.js";
 import { createComposer } from "./composer.js";
+import { createDictation } from "../dictation.js";
 import { createSessionEntry } from "./session-entry.js";
 import * as rows from "./timeline-items.js";
 
@@ -80,6 +81,8 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
     onSteer: (text) => send("steer", text),
     onStop: () => stop(),
   });
+  const dictation = createDictation({ api, store, stream, composer, announce });
+  composer.micSlot.append(dictation.button);
   const dock = createApprovalDock({
     outbox, announce, timeline,
     isOnline: () => online,
@@ -101,7 +104,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
   });
 
   const element = h("section", { class: "conversation", "aria-label": "Conversation" },
-    header, timeline.element, dock.element, composer.element);
+    header, timeline.element, dock.element, dictation.panel, composer.element);
 
   function setRunning(value, turnId) {
     running = Boolean(value);
@@ -361,6 +364,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       dock.setChat(next.id);
       title.textContent = next.title || "Chat";
       composer.clear();
+      dictation.open(next.id);
       setRunning(Boolean(next.isRunning));
       const mine = generation;
       timeline.setStatus("Loading…");
@@ -378,6 +382,7 @@ export function createConversation({ api, stream, outbox, store, announce, onBac
       session.close();
       timeline.reset();
       dock.setChat(null);
+      dictation.close();
     },
   };
 }
