@@ -32,6 +32,22 @@ from tests.browser.test_stream import HIDE_JS
 from tests.harness.push_service import FakePushService
 
 TITLE = "Command Approval"
+
+
+def wait_for_notifications(page: Page, tag: str, count: int, timeout_s: float = 15.0) -> None:
+    """Poll the service worker's notifications until ``count`` carry ``tag`` ("" = any).
+
+    Not ``page.wait_for_function``: it does not await a promise the predicate returns (a
+    pending promise is truthy), so it would return before the notifications changed."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        shown = page.evaluate(NOTIFICATIONS_JS, tag)
+        if len(shown) == count:
+            return
+        assert time.monotonic() < deadline, f"{len(shown)} notifications for {tag!r}, not {count}"
+        time.sleep(0.1)
+
+
 NOTIFICATIONS_JS = """async (tag) => {
   const registration = await navigator.serviceWorker.ready;
   const shown = await registration.getNotifications(tag ? { tag } : {});
@@ -173,7 +189,7 @@ def test_push_subscribe_notify_and_open_the_chat(
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
     delivered_at = time.monotonic()
     _deliver(page, json.dumps(payload))
-    page.wait_for_function(f"({NOTIFICATIONS_JS})('{payload['tag']}').then((n) => n.length === 1)")
+    wait_for_notifications(page, payload["tag"], 1)
     shown_ms = (time.monotonic() - delivered_at) * 1000
     print(f"CDP registration lookup + deliverPushMessage -> notification listed: {shown_ms:.0f} ms")
     [shown] = page.evaluate(NOTIFICATIONS_JS, payload["tag"])
@@ -194,7 +210,7 @@ def test_push_subscribe_notify_and_open_the_chat(
     )
     expect(approval_card(page, TITLE)).to_be_visible(timeout=TURN_TIMEOUT_MS)
     # Opening the chat closed its notification (the page did, not the click).
-    page.wait_for_function(f"({NOTIFICATIONS_JS})('{payload['tag']}').then((n) => n.length === 0)")
+    wait_for_notifications(page, payload["tag"], 0)
 
 
 def test_push_unreadable_payload_still_shows_a_notification(paired_page: Page) -> None:
@@ -202,7 +218,7 @@ def test_push_unreadable_payload_still_shows_a_notification(paired_page: Page) -
     page = paired_page
     page.context.grant_permissions(["notifications"])
     _deliver(page, "not json")
-    page.wait_for_function(f"({NOTIFICATIONS_JS})('').then((n) => n.length === 1)")
+    wait_for_notifications(page, "", 1)
     [shown] = page.evaluate(NOTIFICATIONS_JS, "")
     assert (shown["title"], shown["body"], shown["tag"]) == ("Codex needs you", "", "codexremote")
 
@@ -294,8 +310,8 @@ def test_push_answered_approval_closes_its_notification(
     payload |= {"approvalId": approval_id, "title": "Codex needs you", "body": ""}
     _deliver(page, json.dumps(payload))
     _deliver(page, json.dumps({**payload, "chatId": "other-chat", "tag": "chat:other-chat"}))
-    page.wait_for_function(f"({NOTIFICATIONS_JS})('').then((n) => n.length === 2)")
+    wait_for_notifications(page, "", 2)
     status, answer = other.call("POST", f"/v1/approvals/{approval_id}", {"decision": "decline"})
     assert status == 200, answer
-    page.wait_for_function(f"({NOTIFICATIONS_JS})('{tag}').then((n) => n.length === 0)")
+    wait_for_notifications(page, tag, 0)
     assert [n["tag"] for n in page.evaluate(NOTIFICATIONS_JS, "")] == ["chat:other-chat"]
