@@ -19,6 +19,7 @@ import { createDrawer } from "./views/drawer.js";
 import { createSettings } from "./views/settings.js";
 import { createAnnouncer } from "./views/status.js";
 import { createPairingFlow } from "./pairing-flow.js";
+import { createClientLog } from "./lib/client-log.js";
 
 // Read and remove the offer before anything else runs: the nonce must not stay
 // in the address bar, the history or a screenshot (docs/pairing.md).
@@ -52,6 +53,8 @@ async function main() {
   const api = createApi({ getToken: () => pairing?.token ?? null, onUnauthorized: () => unpaired("This device is no longer paired with your computer. Pair it again.") });
   const stream = createStream({ getToken: () => pairing?.token ?? null, onRevoked: () => unpaired("This device was unpaired on your computer. Pair it again to continue.") });
   const outbox = await createOutbox({ api, store, stream });
+  const clientLog = createClientLog(); // sent to the computer only from Settings
+  clientLog.watch(stream);
   const model = createDrawerModel();
 
   const pill = createConnectionPill();
@@ -169,6 +172,7 @@ async function main() {
     view.open({ ...thread, isRunning: Boolean(running ?? chat.isRunning), pendingApprovals: needsApproval ? 1 : 0 });
   }
 
+  let diagnosticsLoad = null; // "Send diagnostics to the computer" (issue 11 §4), lazily
   function showSettings() {
     opening += 1;
     if (openChat) conversation?.close();
@@ -178,6 +182,8 @@ async function main() {
     settings.setDevice({ deviceName: pairing?.deviceName ?? "", origin: location.host });
     loadHealth();
     withPush((flow) => (settings.addGroup(flow.element), flow.refresh()));
+    diagnosticsLoad ??= import("./diagnostics-flow.js").then(({ createDiagnosticsFlow }) => createDiagnosticsFlow({ api, log: clientLog }));
+    diagnosticsLoad.then((flow) => settings.addGroup(flow.element)).catch(() => (diagnosticsLoad = null));
   }
 
   window.addEventListener("popstate", (event) => {
