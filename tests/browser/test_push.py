@@ -44,7 +44,8 @@ def wait_for_notifications(page: Page, tag: str, count: int, timeout_s: float = 
         shown = page.evaluate(NOTIFICATIONS_JS, tag)
         if len(shown) == count:
             return
-        assert time.monotonic() < deadline, f"{len(shown)} notifications for {tag!r}, not {count}"
+        tags = [notification["tag"] for notification in shown]
+        assert time.monotonic() < deadline, f"{tags} shown for {tag!r}, not {count}"
         time.sleep(0.1)
 
 
@@ -309,7 +310,9 @@ def test_push_answered_approval_closes_its_notification(
     payload = {"v": 1, "kind": "approval", "chatId": chat["id"], "tag": tag}
     payload |= {"approvalId": approval_id, "title": "Codex needs you", "body": ""}
     _deliver(page, json.dumps(payload))
+    wait_for_notifications(page, tag, 1)  # one at a time: a failure names the missing one
     _deliver(page, json.dumps({**payload, "chatId": "other-chat", "tag": "chat:other-chat"}))
+    wait_for_notifications(page, "chat:other-chat", 1)
     wait_for_notifications(page, "", 2)
     status, answer = other.call("POST", f"/v1/approvals/{approval_id}", {"decision": "decline"})
     assert status == 200, answer

@@ -210,9 +210,15 @@ async def test_rel15_push_unreachable_service_leaves_the_companion_serving(
     [
         ({"endpoint": "http://127.0.0.1:1/push/x"}, "https"),
         ({"endpoint": "not a url"}, "https"),
+        ({"endpoint": "https://push.example:["}, "https"),  # urlsplit raises: was a 500
+        ({"endpoint": "HTTPS://push.example/x"}, "https"),  # the document says lower case
         ({"keys": {"p256dh": "AAAA", "auth": "AAAAAAAAAAAAAAAAAAAAAA"}}, "p256dh"),
         ({"keys": {"auth": "AAAA"}}, "p256dh"),
+        ({"keys": {"p256dh": "B" + "A" * 85 + "\n", "auth": "A" * 22}}, "p256dh"),
+        ({"keys": {"p256dh": "B" + "A" * 86, "auth": "A" * 21 + "*"}}, "auth"),
         ({"expirationTime": "soon"}, "expirationTime"),
+        ({"expirationTime": False}, "expirationTime"),  # not coerced to 0
+        ({"expirationTime": "123"}, "expirationTime"),
     ],
 )
 async def test_sec22_push_subscription_route_refuses_unusable_subscriptions(

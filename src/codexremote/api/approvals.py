@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from codexremote.api.common import DecisionBody, idempotent, json_body, read_object
+from codexremote.api.common import idempotent, read_object
 from codexremote.approvals.service import ApprovalService
 from codexremote.chats.service import ChatService, validate_chat_id
 from codexremote.errors import BadRequest, NotFound
@@ -56,7 +56,7 @@ def approvals_router(
             raise NotFound("No always-allow entry with that key")
         return {"ok": True}
 
-    @router.post("/approvals/{approval_id}", openapi_extra=json_body(DecisionBody))
+    @router.post("/approvals/{approval_id}")
     async def decide(approval_id: str, request: Request) -> dict[str, Any]:
         body = await read_object(request)
         checked_key(body.get("idempotencyKey"))

@@ -9,11 +9,8 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from codexremote.api.common import (
     Envelope,
-    IdempotentBody,
-    MessageBody,
     checked_project_id,
     idempotent,
-    json_body,
     large_json,
     read_object,
 )
@@ -81,7 +78,6 @@ def chats_router(
         "/chats/{chat_id}/messages",
         status_code=202,
         response_model=Envelope[SendResult],
-        openapi_extra=json_body(MessageBody),
     )
     async def send_message(chat_id: str, request: Request) -> Any:
         body = await read_object(request)
@@ -91,7 +87,6 @@ def chats_router(
         "/chats/{chat_id}/steer",
         status_code=202,
         response_model=Envelope[SteerResult],
-        openapi_extra=json_body(MessageBody),
     )
     async def steer(chat_id: str, request: Request) -> Any:
         body = await read_object(request)
@@ -100,7 +95,6 @@ def chats_router(
     @router.post(
         "/chats/{chat_id}/stop",
         response_model=Envelope[StopResult],
-        openapi_extra=json_body(IdempotentBody),
     )
     async def stop(chat_id: str, request: Request) -> Any:
         body = await read_object(request)  # the original app posts none: {}

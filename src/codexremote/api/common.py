@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from fastapi import Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.requests import ClientDisconnect
 
 from codexremote.api.json_body import INCOMPLETE, parse_json, parsed_body
@@ -65,32 +65,6 @@ def checked_project_id(project_id: str) -> str:
     if not PROJECT_ID_PATTERN.match(project_id):
         raise NotFound("Project not found")
     return project_id
-
-
-class IdempotentBody(BaseModel):
-    """The additive ``idempotencyKey`` of action bodies (docs/web-client.md)."""
-
-    idempotencyKey: str | None = Field(
-        None,
-        pattern=r"^[A-Za-z0-9_-]{1,128}$",
-        description="Per device: a repeat with the same key gets the first answer "
-        "(same status and body) and the action is not done twice.",
-    )
-
-
-class MessageBody(IdempotentBody):
-    text: str | None = None
-    attachments: list[dict[str, Any]] | None = None
-
-
-class DecisionBody(IdempotentBody):
-    decision: str
-
-
-def json_body(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` for a route that reads its body itself (tolerant parsing)."""
-    schema = model.model_json_schema()
-    return {"requestBody": {"required": False, "content": {"application/json": {"schema": schema}}}}
 
 
 async def idempotent(

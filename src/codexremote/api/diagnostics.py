@@ -28,12 +28,6 @@ class SavedLogData(BaseModel):
     bytes: int = Field(description="Size of the written file in bytes.")
 
 
-REQUEST_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": DeviceLogRequest.model_json_schema()}},
-}
-
-
 def diagnostics_router(
     state_dir: Path, require_device: Callable[[Request], Awaitable[str]]
 ) -> APIRouter:
@@ -42,7 +36,6 @@ def diagnostics_router(
     @router.post(
         "/debug/ios-log",
         response_model=Envelope[SavedLogData],
-        openapi_extra={"requestBody": REQUEST_BODY},
         responses={
             400: {"description": "Debug log contents are required."},
             413: {"description": "The log is over the size limit."},

@@ -59,12 +59,6 @@ class TranscriptData(BaseModel):
     model: str = Field(description="The transcription model that produced it.")
 
 
-REQUEST_BODY = {
-    "required": True,
-    "content": {"application/json": {"schema": TranscribeRequest.model_json_schema()}},
-}
-
-
 def dictation_router(
     transcriber: Transcriber, require_device: Callable[[Request], Awaitable[str]]
 ) -> APIRouter:
@@ -73,7 +67,6 @@ def dictation_router(
     @router.post(
         "/dictation/transcribe",
         response_model=Envelope[TranscriptData],
-        openapi_extra={"requestBody": REQUEST_BODY},
         responses={
             400: {"description": "A field is missing or the audio is empty."},
             413: {"description": "Audio over the upstream's 25 MB file limit."},

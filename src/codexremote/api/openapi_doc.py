@@ -6,7 +6,9 @@ place rather than route by route:
 
 - Most routes read their JSON body by hand (so error texts stay the original
   companion's, wire-api.md), so FastAPI sees no body at all. :data:`REQUEST_BODIES`
-  documents each one with a pydantic model of what the code accepts.
+  documents each one with a pydantic model of what the code accepts; it is the only
+  place request bodies are documented (routes pass no ``openapi_extra`` body), so a
+  route cannot quietly document a laxer body than the one it checks.
 - Every error is ``{"error": str, "code": str}`` (``api/errors.py``), validation
   errors included (400, not FastAPI's 422): each operation gets that shape as its
   ``default`` response, and guarded operations a documented 401 and 429.
@@ -24,6 +26,9 @@ from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ConfigDict, Field
 
 from codexremote.api.auth import PUBLIC_PATHS
+from codexremote.api.diagnostics import DeviceLogRequest
+from codexremote.api.dictation import TranscribeRequest
+from codexremote.api.push import SubscriptionRequest
 from codexremote.chats.user_input import (
     MAX_IMAGE_DATA_URL_CHARS,
     MAX_TEXT_CHARS,
@@ -38,6 +43,21 @@ class _Body(BaseModel):
 
 
 NOT_BLANK = r"\S"  # the code trims, then requires something left
+
+
+class _ActionBody(_Body):
+    """Bodies of actions a phone may retry after a lost answer (docs/web-client.md)."""
+
+    idempotencyKey: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]{1,128}$",
+        description="Per device: a repeat with the same key gets the first answer "
+        "(same status and body) and the action is not done twice.",
+    )
+
+
+class StopBody(_ActionBody):
+    """The original app posts none (``{}``); the web client adds its idempotency key."""
 
 
 class CreateChatBody(_Body):
@@ -67,7 +87,7 @@ class TextFileAttachment(_Body):
     text: str = Field(min_length=1, description=f"At most {MAX_TEXT_FILE_CHARS} chars.")
 
 
-class MessageBody(_Body):
+class MessageBody(_ActionBody):
     """Text, attachments or both; at least one of them (wire-api.md 4.15)."""
 
     model_config = ConfigDict(
@@ -90,7 +110,7 @@ class MessageBody(_Body):
     attachments: list[ImageAttachment | TextFileAttachment] | None = None
 
 
-class DecisionBody(_Body):
+class DecisionBody(_ActionBody):
     decision: Literal["approve", "decline", "allow_for_session", "allow_always"]
 
 
@@ -154,17 +174,24 @@ REQUIRED_BODIES: set[type[BaseModel]] = {
     CheckoutBody,
     CommitBody,
     RuntimeConfigBody,
+    SubscriptionRequest,
+    DeviceLogRequest,
+    TranscribeRequest,
 }
 REQUEST_BODIES: dict[tuple[str, str], type[BaseModel]] = {
     ("post", "/v1/chats"): CreateChatBody,
     ("post", "/v1/chats/{chat_id}/messages"): MessageBody,
     ("post", "/v1/chats/{chat_id}/steer"): MessageBody,
+    ("post", "/v1/chats/{chat_id}/stop"): StopBody,
     ("post", "/v1/approvals/{approval_id}"): DecisionBody,
     ("post", "/v1/pairing/confirm"): PairingConfirmBody,
     ("post", "/v1/pairing/revoke"): RevokeBody,
     ("post", "/v1/projects/{project_id}/git/checkout"): CheckoutBody,
     ("post", "/v1/projects/{project_id}/git/commit"): CommitBody,
     ("patch", "/v1/runtime/config"): RuntimeConfigBody,
+    ("post", "/v1/push/subscriptions"): SubscriptionRequest,
+    ("post", "/v1/debug/ios-log"): DeviceLogRequest,
+    ("post", "/v1/dictation/transcribe"): TranscribeRequest,
 }
 ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
 

@@ -13,27 +13,55 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from codexremote.api.common import Envelope, read_object
 from codexremote.errors import BadRequest, NotFound
 from codexremote.push.service import PushService
-from codexremote.push.subscriptions import MAX_ENDPOINT_CHARS
+from codexremote.push.subscriptions import (
+    AUTH_PATTERN,
+    ENDPOINT_PATTERN,
+    MAX_ENDPOINT_CHARS,
+    P256DH_PATTERN,
+)
 
 
 class SubscriptionKeys(BaseModel):
     model_config = ConfigDict(extra="ignore")
-    p256dh: str = Field(max_length=200, description="The browser's P-256 key, base64url.")
-    auth: str = Field(max_length=100, description="16 secret bytes, base64url.")
+    # The patterns are documented here and checked by push/subscriptions.py (its error
+    # texts are clearer than pydantic's "should match pattern").
+    p256dh: str = Field(
+        max_length=200,
+        json_schema_extra={"pattern": P256DH_PATTERN},
+        description="The browser's uncompressed P-256 key, base64url.",
+    )
+    auth: str = Field(
+        max_length=100,
+        json_schema_extra={"pattern": AUTH_PATTERN},
+        description="16 secret bytes, base64url.",
+    )
 
 
 class SubscriptionRequest(BaseModel):
     """``PushSubscription.toJSON()``; unknown members are ignored (browsers add some)."""
 
     model_config = ConfigDict(extra="ignore")
-    endpoint: str = Field(max_length=MAX_ENDPOINT_CHARS, description="https: push endpoint.")
+    endpoint: str = Field(
+        max_length=MAX_ENDPOINT_CHARS,
+        json_schema_extra={"pattern": ENDPOINT_PATTERN},
+        description="The push service's https: URL.",
+    )
     expirationTime: int | None = Field(None, ge=0, description="Epoch ms, or null.")
     keys: SubscriptionKeys
+
+    @field_validator("expirationTime", mode="before")
+    @classmethod
+    def _a_json_number(cls, value: Any) -> Any:
+        # JSON Schema's integer: 692 and 692.0 are, false and "692" are not (pydantic's
+        # lax mode would read them as 0 and 692).
+        if isinstance(value, bool | str):
+            raise ValueError("expirationTime must be a number of epoch ms or null")
+        return value
 
 
 class VapidKeyData(BaseModel):
@@ -47,15 +75,6 @@ class SubscriptionData(BaseModel):
     expirationTime: int | None
     createdAt: int = Field(description="Epoch ms.")
     lastSuccessAt: int | None = Field(description="Epoch ms of the last delivered push.")
-
-
-def _body(model: type[BaseModel]) -> dict[str, Any]:
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": model.model_json_schema()}},
-        }
-    }
 
 
 def _parse(model: type[Any], body: dict[str, Any]) -> Any:
@@ -84,7 +103,6 @@ def push_router(
         "/subscriptions",
         status_code=201,
         response_model=Envelope[SubscriptionData],
-        openapi_extra=_body(SubscriptionRequest),
         responses={400: {"description": "Not a usable https: subscription."}},
     )
     async def subscribe(request: Request, device_id: str = Depends(require_device)) -> Any:

@@ -29,6 +29,7 @@ import binascii
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 from dataclasses import asdict, dataclass, replace
@@ -53,6 +54,11 @@ MAX_ENDPOINT_CHARS = 2048  # FCM/Apple endpoints are ~200 characters
 P256_POINT_BYTES = 65  # uncompressed point: 0x04 || X || Y
 AUTH_SECRET_BYTES = 16  # RFC 8291 section 3.2
 SUBSCRIPTION_ID_CHARS = 32  # hex of SHA-256(endpoint)
+# What is accepted, as the OpenAPI document states it (ECMA-262 regexes, `$` = the end):
+# an https: URL with a plain host name or IPv4 address, then a path, query or fragment.
+ENDPOINT_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]|$)"
+P256DH_PATTERN = r"^B[A-P][A-Za-z0-9_-]{85}=?$"  # 65 bytes, the first 0x04 (uncompressed)
+AUTH_PATTERN = r"^[A-Za-z0-9_-]{22}(==)?$"  # 16 bytes
 
 
 @dataclass(frozen=True)
@@ -90,25 +96,33 @@ def subscription_id(endpoint: str) -> str:
 
 
 def _b64url_bytes(value: str, what: str) -> bytes:
+    # validate=True: a character outside the alphabet is refused, not silently skipped,
+    # so what the OpenAPI document's pattern allows is exactly what is accepted.
     try:
-        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        padded = value + "=" * (-len(value) % 4)
+        return base64.b64decode(padded, altchars=b"-_", validate=True)
     except (binascii.Error, ValueError):
         raise BadRequest(f"keys.{what} is not base64url", code="invalid_subscription") from None
 
 
+def matches(pattern: str, value: str) -> bool:
+    """``pattern`` as JSON Schema reads it: Python's ``$`` also matches before a final
+    newline, ECMA-262's only at the end."""
+    return re.search(pattern.replace("$", r"\Z"), value) is not None
+
+
 def check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
     """Raise BadRequest (400, ``invalid_subscription``) unless it can be pushed to."""
-    parts = urlsplit(endpoint)
-    if parts.scheme != "https" or not parts.hostname:
+    if not matches(ENDPOINT_PATTERN, endpoint) or not urlsplit(endpoint).hostname:
         raise BadRequest("endpoint must be an https: URL", code="invalid_subscription")
     if len(endpoint) > MAX_ENDPOINT_CHARS:
         raise BadRequest("endpoint is too long", code="invalid_subscription")
     point = _b64url_bytes(p256dh, "p256dh")
-    if len(point) != P256_POINT_BYTES or point[0] != 4:
+    if not matches(P256DH_PATTERN, p256dh) or len(point) != P256_POINT_BYTES or point[0] != 4:
         raise BadRequest(
             "keys.p256dh must be an uncompressed P-256 point", code="invalid_subscription"
         )
-    if len(_b64url_bytes(auth, "auth")) != AUTH_SECRET_BYTES:
+    if not matches(AUTH_PATTERN, auth) or len(_b64url_bytes(auth, "auth")) != AUTH_SECRET_BYTES:
         raise BadRequest("keys.auth must be 16 bytes", code="invalid_subscription")
 
 
