@@ -6,12 +6,21 @@ from collections import OrderedDict
 from typing import Any
 
 MAX_REMEMBERED_TURNS = 10_000  # turn → chat lookups for notifications lacking threadId
+MAX_FINISHED_TURNS = 1_000  # ended turns remembered so a late "started" cannot revive one
 
 
 class TurnTracker:
+    """Why ended turns are remembered: the answer to our ``turn/start`` and the turn's
+    ``turn/started``/``turn/completed`` notifications can arrive in one read from the
+    app-server's pipe. The dispatcher handles the notifications at once, while the
+    coroutine awaiting the answer resumes only afterwards; marking the turn running
+    then would leave a finished turn "running" for good (the soak's hung ``hello``).
+    """
+
     def __init__(self) -> None:
         self._active: dict[str, str] = {}  # chat id → running turn id
         self._turn_chat: OrderedDict[str, str] = OrderedDict()
+        self._finished: OrderedDict[str, None] = OrderedDict()
 
     def remember(self, chat_id: str, turn_id: str) -> None:
         self._turn_chat[turn_id] = chat_id
@@ -21,10 +30,20 @@ class TurnTracker:
 
     def started(self, chat_id: str, turn_id: str) -> None:
         self.remember(chat_id, turn_id)
+        if turn_id in self._finished:
+            return  # its end was already seen (see the class docstring)
         self._active[chat_id] = turn_id
 
     def finished(self, chat_id: str, turn_id: str | None = None) -> None:
-        if turn_id is None or self._active.get(chat_id) == turn_id:
+        """``turn_id`` None: the chat went idle, so whatever ran in it has ended."""
+        running = self._active.get(chat_id)
+        ended = turn_id if turn_id is not None else running
+        if ended is not None:
+            self._finished[ended] = None
+            self._finished.move_to_end(ended)
+            while len(self._finished) > MAX_FINISHED_TURNS:
+                self._finished.popitem(last=False)
+        if turn_id is None or running == turn_id:
             self._active.pop(chat_id, None)
 
     def active_turn(self, chat_id: str) -> str | None:
