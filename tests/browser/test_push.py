@@ -119,14 +119,31 @@ def _registration_id(page: Page, cdp: Any) -> str:
     raise AssertionError(f"no service worker registration for {origin}: {found}")
 
 
-def _deliver(page: Page, payload: str) -> None:
+CDP_DELIVERIES = 3  # DevTools' deliverPushMessage is now and then dropped on a loaded VM
+DELIVERY_WAIT_S = 8.0
+
+
+def _deliver(page: Page, payload: str, tag: str) -> None:
+    """Push ``payload`` to the page's service worker and wait until its notification
+    (``tag``) shows. DevTools' push delivery (the test's stand-in for the push service)
+    was seen to drop a message in CI about once a run; it is sent again then, which cannot
+    show a second notification: the same tag replaces the first."""
     cdp = page.context.new_cdp_session(page)
     registration = _registration_id(page, cdp)
     origin = page.evaluate("location.origin")
-    cdp.send(
-        "ServiceWorker.deliverPushMessage",
-        {"origin": origin, "registrationId": registration, "data": payload},
-    )
+    for attempt in range(1, CDP_DELIVERIES + 1):
+        cdp.send(
+            "ServiceWorker.deliverPushMessage",
+            {"origin": origin, "registrationId": registration, "data": payload},
+        )
+        try:
+            wait_for_notifications(page, tag, 1, timeout_s=DELIVERY_WAIT_S)
+        except AssertionError:
+            if attempt == CDP_DELIVERIES:
+                raise
+            print(f"\nCDP push delivery {attempt} for {tag!r} showed nothing: sending again")
+        else:
+            return
 
 
 def _open_settings(page: Page) -> None:
@@ -189,8 +206,7 @@ def test_push_subscribe_notify_and_open_the_chat(
     page.go_back()  # Settings → the chat list
     expect(page.get_by_role("heading", name="Chats")).to_be_visible()
     delivered_at = time.monotonic()
-    _deliver(page, json.dumps(payload))
-    wait_for_notifications(page, payload["tag"], 1)
+    _deliver(page, json.dumps(payload), payload["tag"])
     shown_ms = (time.monotonic() - delivered_at) * 1000
     print(f"CDP registration lookup + deliverPushMessage -> notification listed: {shown_ms:.0f} ms")
     [shown] = page.evaluate(NOTIFICATIONS_JS, payload["tag"])
@@ -218,8 +234,7 @@ def test_push_unreadable_payload_still_shows_a_notification(paired_page: Page) -
     """iOS revokes subscriptions whose pushes show nothing: any push shows something."""
     page = paired_page
     page.context.grant_permissions(["notifications"])
-    _deliver(page, "not json")
-    wait_for_notifications(page, "", 1)
+    _deliver(page, "not json", "codexremote")
     [shown] = page.evaluate(NOTIFICATIONS_JS, "")
     assert (shown["title"], shown["body"], shown["tag"]) == ("Codex needs you", "", "codexremote")
 
@@ -309,10 +324,9 @@ def test_push_answered_approval_closes_its_notification(
     tag = f"chat:{chat['id']}"
     payload = {"v": 1, "kind": "approval", "chatId": chat["id"], "tag": tag}
     payload |= {"approvalId": approval_id, "title": "Codex needs you", "body": ""}
-    _deliver(page, json.dumps(payload))
-    wait_for_notifications(page, tag, 1)  # one at a time: a failure names the missing one
-    _deliver(page, json.dumps({**payload, "chatId": "other-chat", "tag": "chat:other-chat"}))
-    wait_for_notifications(page, "chat:other-chat", 1)
+    _deliver(page, json.dumps(payload), tag)
+    other_chat = {**payload, "chatId": "other-chat", "tag": "chat:other-chat"}
+    _deliver(page, json.dumps(other_chat), "chat:other-chat")
     wait_for_notifications(page, "", 2)
     status, answer = other.call("POST", f"/v1/approvals/{approval_id}", {"decision": "decline"})
     assert status == 200, answer

@@ -88,7 +88,8 @@ async def test_sec13_dictation_and_ios_log_end_to_end(
         ("/v1/debug/ios-log", "DeviceLogRequest"),
     ):
         body = paths[path]["post"]["requestBody"]["content"]["application/json"]["schema"]
-        assert body["title"] == model
+        assert body == {"$ref": f"#/components/schemas/{model}"}
+        assert schema["components"]["schemas"][model]["title"] == model
     response = paths["/v1/dictation/transcribe"]["post"]["responses"]
     assert {"200", "400", "413", "502", "503", "504"} <= set(response)
 

@@ -65,6 +65,7 @@ async def test_openapi_documents_the_additions(companion: Companion) -> None:
         "/v1/chats/{chat_id}/stop",
         "/v1/approvals/{approval_id}",
     ):
-        schema = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
-        assert "idempotencyKey" in schema["schema"]["properties"], path
+        body = doc["paths"][path]["post"]["requestBody"]["content"]["application/json"]
+        model = body["schema"]["$ref"].rsplit("/", 1)[-1]  # documented once: api/openapi_doc.py
+        assert "idempotencyKey" in doc["components"]["schemas"][model]["properties"], path
     assert not [p for p in doc["paths"] if p == "/" or p.startswith(("/app/", "/sw.js"))]
