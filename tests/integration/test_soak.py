@@ -260,7 +260,7 @@ async def test_soak_short_turns_approvals_reconnects_from_four_clients(
     await soak(served, git_repo, 4, fake_model.forget_requests)
 
 
-@pytest.mark.soak  # not in scripts/test: it finds a hung turn in ~2 of 5 runs (issue 14, open)
+@pytest.mark.soak  # scripts/test (CI) runs it; `-m soak` alone
 @pytest.mark.timeout(1200)
 async def test_soak_compressed_hour(
     served: Companion,  # noqa: F811
