@@ -32,6 +32,7 @@ import uvicorn
 from fastapi import FastAPI
 
 from codexremote.app import Services, build_services, create_app
+from codexremote.cli.serve import keep_tokens_out_of_logs
 from codexremote.codex.transport import StdioTransport, Transport
 from codexremote.server import WS_MAX_MESSAGE_BYTES, WS_PING_INTERVAL_S, WS_PING_TIMEOUT_S
 from codexremote.settings import Settings
@@ -94,6 +95,7 @@ async def main(args: argparse.Namespace) -> None:
 
         services.shell = load_shell(Path(args.web_dir))
     app = create_app(services)
+    keep_tokens_out_of_logs()  # as `serve`: a client's bad frame is a WARNING, no traceback
     history_path = ""
     if args.history_route:
         history_path = existing_history_route(app) or mount_bench_history(app, services)

@@ -20,8 +20,13 @@ a real client would) and ``raw`` (``bench/_ws_raw.py``: a minimal frame reader
 that leaves more CPU to the companion). Dropped = events a client had not
 received ``DRAIN_GRACE_S`` after the last emit.
 
+``--hostile`` is T2's "a healthy client keeps its p99 within 2x": each kind runs twice,
+the second time while ``bench/_stream_attacker.py`` (its own process, as a hostile peer
+would be) loops over T2's generated bad frames and 10,000-message bursts; the report adds
+the p99 ratio.
+
 Usage: ``.venv/bin/python -m bench.stream_latency [--clients 20] [--rate 1000]
-[--seconds 10] [--kind both|websockets|raw] [--sweep] [--profile FILE]``
+[--seconds 10] [--kind both|websockets|raw] [--sweep] [--hostile] [--profile FILE]``
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +63,7 @@ from bench._ws_raw import RawClient
 THREAD_ID = "019c0000-0000-7000-8000-00000000beef"
 TARGET_P50_MS = 1.0
 TARGET_P99_MS = 5.0
+TARGET_HOSTILE_P99_RATIO = 2.0  # T2: p99 under attack within 2x of the same run without
 DRAIN_GRACE_S = 5.0  # after the emitter is done: time for a backlog to arrive
 CONNECT_SETTLE_S = 0.5  # after the last client connected, before the first event
 EMIT_DONE_TIMEOUT_EXTRA_S = 30.0  # emitter run time + this, then give up
@@ -80,6 +87,7 @@ class Result:
     cpu_clients: float
     companion_rss_mib: float
     dispatch_ms: list[float] = field(default_factory=list)  # emit → published to queues
+    attack: dict[str, int] | None = None  # --hostile: what the attacker sent meanwhile
 
     @property
     def dropped(self) -> int:
@@ -168,7 +176,12 @@ def analyse(
 
 
 async def run_once(
-    kind: str, clients: int, rate: int, seconds: float, profile: Path | None = None
+    kind: str,
+    clients: int,
+    rate: int,
+    seconds: float,
+    profile: Path | None = None,
+    hostile: bool = False,
 ) -> Result:
     with tempfile.TemporaryDirectory(prefix="bench-stream-") as tmp:
         work = Path(tmp)
@@ -183,7 +196,7 @@ async def run_once(
         stage_file = work / "stages.json"
         host = CompanionHost(work, fake_env, profile=profile, stage_file=stage_file).start()
         try:
-            result = await _measure(host, kind, clients, seconds, trigger, done)
+            result = await _measure(host, kind, clients, seconds, trigger, done, hostile)
         finally:
             killed = host.stop()
             if killed:
@@ -193,8 +206,21 @@ async def run_once(
         return result
 
 
+def _start_attacker(host: CompanionHost, seconds: float) -> subprocess.Popen[str]:
+    command = [sys.executable, "-m", "bench._stream_attacker", "--port", str(host.port)]
+    command += ["--token", host.token, "--seconds", str(seconds)]
+    root = Path(__file__).resolve().parent.parent
+    return subprocess.Popen(command, cwd=root, stdout=subprocess.PIPE, text=True)
+
+
 async def _measure(
-    host: CompanionHost, kind: str, clients: int, seconds: float, trigger: Path, done: Path
+    host: CompanionHost,
+    kind: str,
+    clients: int,
+    seconds: float,
+    trigger: Path,
+    done: Path,
+    hostile: bool = False,
 ) -> Result:
     path = f"/v1/stream?chatId={THREAD_ID}"
     opener = _raw_session if kind == "raw" else _websockets_session
@@ -202,6 +228,7 @@ async def _measure(
     await asyncio.sleep(CONNECT_SETTLE_S)
     fake_pids = descendants(host.pid)
     cpu0 = (cpu_seconds(host.pid), sum(map(cpu_seconds, fake_pids)), time.process_time())
+    attacker = _start_attacker(host, seconds) if hostile else None
     trigger.touch()
     deadline = time.monotonic() + seconds + EMIT_DONE_TIMEOUT_EXTRA_S
     while not done.exists() and time.monotonic() < deadline:
@@ -220,8 +247,13 @@ async def _measure(
         if session.task is not None:
             session.task.cancel()
     await asyncio.gather(*(s.task for s in sessions if s.task), return_exceptions=True)
+    attack = None
+    if attacker is not None:
+        out, _ = await asyncio.to_thread(attacker.communicate, timeout=EMIT_DONE_TIMEOUT_EXTRA_S)
+        attack = json.loads(out.strip().splitlines()[-1]) if out.strip() else {}
     latencies, medians, received, gaps = analyse(sessions)
     return Result(
+        attack=attack,
         kind=kind,
         clients=clients,
         expected=expected,
@@ -279,10 +311,36 @@ def report(results: list[Result], rate: int) -> None:
     print(table(rows, header))
 
 
+def report_hostile(pairs: list[tuple[Result, Result]]) -> bool:
+    """T2: the same run without and with the attacker; True when every ratio is met."""
+    met = True
+    for calm, attacked in pairs:
+        ratio = attacked.pct(99) / calm.pct(99)
+        met = met and ratio <= TARGET_HOSTILE_P99_RATIO and not attacked.dropped
+        print(
+            f"\nT2 {calm.kind} x{calm.clients}: p50/p99 {calm.pct(50):.3f}/{calm.pct(99):.3f} ms "
+            f"calm, {attacked.pct(50):.3f}/{attacked.pct(99):.3f} ms under attack: p99 ratio "
+            f"{ratio:.2f} (target <= {TARGET_HOSTILE_P99_RATIO:.0f}), dropped "
+            f"{attacked.dropped}; the attacker sent {attacked.attack}"
+        )
+    return met
+
+
 async def amain(args: argparse.Namespace) -> None:
     print(__doc__.splitlines()[0] if __doc__ else "")
     print(machine_line())
     kinds = ["websockets", "raw"] if args.kind == "both" else [args.kind]
+    if args.hostile:
+        pairs = [
+            (
+                await run_once(kind, args.clients, args.rate, args.seconds),
+                await run_once(kind, args.clients, args.rate, args.seconds, hostile=True),
+            )
+            for kind in kinds
+        ]
+        report([r for pair in pairs for r in pair], args.rate)
+        print(f"overall (T2 hostile ratio): {verdict(report_hostile(pairs))}")
+        return
     results = [
         await run_once(kind, args.clients, args.rate, args.seconds, args.profile) for kind in kinds
     ]
@@ -310,6 +368,7 @@ def main() -> None:
     parser.add_argument("--kind", choices=["both", "websockets", "raw"], default="both")
     parser.add_argument("--sweep", action="store_true", help=f"also run {SWEEP_CLIENTS} clients")
     parser.add_argument("--profile", type=Path, help="cProfile the companion into this file")
+    parser.add_argument("--hostile", action="store_true", help="T2: again under a stream attack")
     asyncio.run(amain(parser.parse_args()))
 
 

@@ -19,12 +19,9 @@ import statistics
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis import strategies as st
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
@@ -32,95 +29,15 @@ from codexremote.api.stream import MAX_INBOUND_PER_MINUTE
 from codexremote.app import Services
 from codexremote.cli.serve import keep_tokens_out_of_logs
 from codexremote.connguard import ConnectionGuard
-from codexremote.server import WS_MAX_MESSAGE_BYTES
+from tests.harness.stream_frames import CLOSE_WAIT_S, close_code, generated_frames, send_frame
 from tests.integration.test_connection_guard import Guarded, guarded_companion
 
 pytestmark = pytest.mark.integration
 
-GENERATED_FRAMES = 400
 BURST = 10_000
 PER_SOCKET = MAX_INBOUND_PER_MINUTE - 20  # ignorable frames per socket, under the rate limit
 FIRST_MESSAGE_SAMPLE = 40
-CLOSE_WAIT_S = 10.0
 TICK_S = 0.01  # the healthy client's event period
-
-JSON_LEAVES = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20)
-JSON_VALUES = st.recursive(
-    JSON_LEAVES, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner)
-)
-KEYS = st.sampled_from(["type", "lastSeq", "token", "chatId", "maxFrameBytes", "x"])
-WRONG_JSON = st.dictionaries(KEYS, JSON_VALUES, max_size=4).map(json.dumps) | JSON_VALUES.map(
-    json.dumps
-)
-TYPES = st.sampled_from(["resume", "ping", "auth", "subscribe", "", "RESUME"])
-UNKNOWN_OR_BAD_TYPE = st.builds(
-    lambda t, seq: json.dumps({"type": t, "lastSeq": seq}),
-    TYPES,
-    st.integers(min_value=-(2**70), max_value=2**70) | st.text(max_size=5) | st.none(),
-)
-
-
-def _not_json(text: str) -> bool:
-    try:
-        json.loads(text)
-    except ValueError:
-        return True
-    return False
-
-
-def _bad_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return True
-    return False
-
-
-FRAME = st.one_of(
-    st.tuples(st.just("binary"), st.binary(max_size=2048)),
-    st.tuples(st.just("bad_utf8"), st.binary(min_size=1, max_size=256).filter(_bad_utf8)),
-    st.tuples(st.just("not_json"), st.text(max_size=512).filter(_not_json)),
-    st.tuples(st.just("wrong_json"), WRONG_JSON | UNKNOWN_OR_BAD_TYPE),
-    st.tuples(
-        st.just("oversize"),
-        st.integers(WS_MAX_MESSAGE_BYTES + 1, 4 * WS_MAX_MESSAGE_BYTES).map(lambda n: "x" * n),
-    ),
-)
-
-
-def generated_frames() -> list[tuple[str, Any]]:
-    frames: list[tuple[str, Any]] = []
-
-    @settings(
-        max_examples=GENERATED_FRAMES,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=(Phase.generate,),
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(frame=FRAME)
-    def collect(frame: tuple[str, Any]) -> None:
-        frames.append(frame)
-
-    collect()
-    return frames
-
-
-async def send_frame(ws: ClientConnection, kind: str, data: Any) -> None:
-    if kind == "bad_utf8":
-        await ws.send(data, text=True)  # a text frame whose bytes are not UTF-8
-    else:
-        await ws.send(data)
-
-
-async def close_code(ws: ClientConnection) -> int | None:
-    try:
-        while True:
-            await asyncio.wait_for(ws.recv(), CLOSE_WAIT_S)
-    except ConnectionClosed:
-        pass
-    return ws.close_code
 
 
 class Healthy:
