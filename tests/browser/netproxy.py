@@ -32,6 +32,7 @@ MAX_HEAD_BYTES = 64 * 1024
 PROBE_PATH = "/__probe__.js"
 PROBE_TAG = b'<script src="/__probe__.js"></script>'
 READ_CHUNK = 64 * 1024
+STOP_GRACE_S = 2.0  # stop(): how long handlers get to end by themselves
 
 
 class NetProxy:
@@ -86,10 +87,15 @@ class NetProxy:
         if self._server is not None:
             self._server.close()
         await self._cut()
+        # Let handlers end by themselves first: _cut aborted their sockets, and one that
+        # was accepted but has not run yet sees `offline` and aborts its own. Cancelling
+        # at once left such a socket open (a ResourceWarning at teardown, seen in CI).
         others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        for task in others:
-            task.cancel()
-        await asyncio.gather(*others, return_exceptions=True)
+        if others:
+            _done, pending = await asyncio.wait(others, timeout=STOP_GRACE_S)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
         if self._server is not None:
             await self._server.wait_closed()
         for _ in range(3):  # aborted transports close in call_soon callbacks
@@ -111,6 +117,10 @@ class NetProxy:
             await self._serve(reader, writer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except asyncio.CancelledError:
+            # stop(): end quietly; Python 3.11's start_server callback would log a
+            # cancelled handler as an ERROR.
+            _abort(writer)
         finally:
             self._writers.discard(writer)
             with contextlib.suppress(Exception):
