@@ -92,34 +92,26 @@ class PairUseRevoke(RuleBasedStateMachine):
     @rule(raw_name=NAMES, approve=st.booleans())
     def pair(self, raw_name: Any, approve: bool) -> None:
         offer = self.http.post("/v1/pairing/request", json={}).json()
-        body = {"pairingId": offer["pairingId"], "nonce": offer["nonce"], "deviceName": raw_name}
-        answer: dict[str, httpx.Response] = {}
-        phone = threading.Thread(
-            target=lambda: answer.update(r=self.http.post("/v1/pairing/confirm", json=body))
-        )
-        phone.start()
         name = expected_name(raw_name)
         if name is None:  # refused before any prompt, and the offer is still live
-            phone.join(PENDING_TIMEOUT_S)
-            response = answer["r"]
+            response = self.http.post("/v1/pairing/confirm", json=self.body(offer, raw_name))
             assert response.status_code == 400, response.text
             assert set(response.json()) == {"error", "code"}
             self.outcomes["bad name refused, offer kept"] += 1
-            return self.pair_again(offer, approve)
+            raw_name = name = "iPhone"
+        answer: dict[str, httpx.Response] = {}
+        body = self.body(offer, raw_name)
+        phone = threading.Thread(
+            target=lambda: answer.update(r=self.http.post("/v1/pairing/confirm", json=body))
+        )
+        phone.start()  # the confirm waits for the person at the computer
         self.answer_prompt(approve)
         phone.join(PENDING_TIMEOUT_S)
         self.check_confirmed(answer["r"], offer, name, approve)
 
-    def pair_again(self, offer: dict[str, Any], approve: bool) -> None:
-        body = {"pairingId": offer["pairingId"], "nonce": offer["nonce"], "deviceName": "iPhone"}
-        answer: dict[str, httpx.Response] = {}
-        phone = threading.Thread(
-            target=lambda: answer.update(r=self.http.post("/v1/pairing/confirm", json=body))
-        )
-        phone.start()
-        self.answer_prompt(approve)
-        phone.join(PENDING_TIMEOUT_S)
-        self.check_confirmed(answer["r"], offer, "iPhone", approve)
+    @staticmethod
+    def body(offer: dict[str, Any], raw_name: Any) -> dict[str, Any]:
+        return {"pairingId": offer["pairingId"], "nonce": offer["nonce"], "deviceName": raw_name}
 
     def answer_prompt(self, approve: bool) -> None:
         """The person at the computer: waits for the request, then answers it."""

@@ -35,7 +35,6 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from codexremote.errors import BadRequest
 from codexremote.storage import (
@@ -59,6 +58,17 @@ SUBSCRIPTION_ID_CHARS = 32  # hex of SHA-256(endpoint)
 ENDPOINT_PATTERN = r"^https://[A-Za-z0-9.-]+(:[0-9]{1,5})?([/?#]|$)"
 P256DH_PATTERN = r"^B[A-P][A-Za-z0-9_-]{85}=?$"  # 65 bytes, the first 0x04 (uncompressed)
 AUTH_PATTERN = r"^[A-Za-z0-9_-]{22}(==)?$"  # 16 bytes
+
+
+def _as_python(pattern: str) -> re.Pattern[str]:
+    """``pattern`` as JSON Schema reads it: Python's ``$`` also matches before a final
+    newline, ECMA-262's only at the end."""
+    return re.compile(pattern.replace("$", r"\Z"))
+
+
+_ENDPOINT_RE = _as_python(ENDPOINT_PATTERN)
+_P256DH_RE = _as_python(P256DH_PATTERN)
+_AUTH_RE = _as_python(AUTH_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -105,24 +115,18 @@ def _b64url_bytes(value: str, what: str) -> bytes:
         raise BadRequest(f"keys.{what} is not base64url", code="invalid_subscription") from None
 
 
-def matches(pattern: str, value: str) -> bool:
-    """``pattern`` as JSON Schema reads it: Python's ``$`` also matches before a final
-    newline, ECMA-262's only at the end."""
-    return re.search(pattern.replace("$", r"\Z"), value) is not None
-
-
 def check_subscription(endpoint: str, p256dh: str, auth: str) -> None:
     """Raise BadRequest (400, ``invalid_subscription``) unless it can be pushed to."""
-    if not matches(ENDPOINT_PATTERN, endpoint) or not urlsplit(endpoint).hostname:
+    if not _ENDPOINT_RE.search(endpoint):  # the pattern requires a non-empty host
         raise BadRequest("endpoint must be an https: URL", code="invalid_subscription")
     if len(endpoint) > MAX_ENDPOINT_CHARS:
         raise BadRequest("endpoint is too long", code="invalid_subscription")
     point = _b64url_bytes(p256dh, "p256dh")
-    if not matches(P256DH_PATTERN, p256dh) or len(point) != P256_POINT_BYTES or point[0] != 4:
+    if not _P256DH_RE.search(p256dh) or len(point) != P256_POINT_BYTES or point[0] != 4:
         raise BadRequest(
             "keys.p256dh must be an uncompressed P-256 point", code="invalid_subscription"
         )
-    if not matches(AUTH_PATTERN, auth) or len(_b64url_bytes(auth, "auth")) != AUTH_SECRET_BYTES:
+    if not _AUTH_RE.search(auth) or len(_b64url_bytes(auth, "auth")) != AUTH_SECRET_BYTES:
         raise BadRequest("keys.auth must be 16 bytes", code="invalid_subscription")
 
 
