@@ -26,6 +26,7 @@ import threading
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from tests.harness.loop_teardown import ConnectionLedger
 from tests.harness.processes import free_port
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -46,6 +47,7 @@ class NetProxy:
         self.on_cut: Callable[[], None] | None = None  # e.g. the page guard's allowance
         self.connections = 0
         self._writers: set[asyncio.StreamWriter] = set()
+        self._ledger = ConnectionLedger()  # every transport, until stop() closes it
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -79,27 +81,20 @@ class NetProxy:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(10)
 
     async def _start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self._server = await self._ledger.start_server(self._handle, "127.0.0.1", self.port)
 
     async def _stop(self) -> None:
-        """Close everything and let every handler finish on this loop before it stops,
-        so no transport or task is left for the garbage collector to complain about."""
+        """Close everything before the loop stops, so no transport or task is left
+        for the garbage collector to complain about (loop_teardown.py): handlers get
+        a moment to end by themselves (_cut aborted their sockets, and one accepted
+        but not yet run sees `offline` and aborts its own), then whatever is left,
+        task or transport, is cancelled or aborted."""
         if self._server is not None:
-            self._server.close()
+            await self._ledger.stop_server(self._server)
         await self._cut()
-        # Let handlers end by themselves first: _cut aborted their sockets, and one that
-        # was accepted but has not run yet sees `offline` and aborts its own. Cancelling
-        # at once left such a socket open (a ResourceWarning at teardown, seen in CI).
-        others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-        if others:
-            _done, pending = await asyncio.wait(others, timeout=STOP_GRACE_S)
-            for task in pending:
-                task.cancel()
-            await asyncio.gather(*pending, return_exceptions=True)
+        await self._ledger.close_all(STOP_GRACE_S)
         if self._server is not None:
             await self._server.wait_closed()
-        for _ in range(3):  # aborted transports close in call_soon callbacks
-            await asyncio.sleep(0)
 
     async def _cut(self) -> None:
         self.offline = True
@@ -138,7 +133,7 @@ class NetProxy:
         if self.probe is not None and method == b"GET" and path == PROBE_PATH.encode():
             await _answer(writer, self.probe.encode(), b"text/javascript; charset=utf-8")
             return
-        upstream_reader, upstream_writer = await asyncio.open_connection(
+        upstream_reader, upstream_writer = await self._ledger.open_connection(
             "127.0.0.1", self.upstream_port
         )
         self._writers.add(upstream_writer)

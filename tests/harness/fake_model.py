@@ -23,6 +23,7 @@ import time
 from types import TracebackType
 from typing import Any
 
+from tests.harness.loop_teardown import ConnectionLedger
 from tests.harness.model_scripts import SCRIPTS, Reply, Script, parse_prompt, pick_marker
 
 HOST = "127.0.0.1"
@@ -45,7 +46,8 @@ class FakeModel:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._ledger = ConnectionLedger()
+        self._serve_task: asyncio.Task[Any] | None = None
         self._ready = threading.Event()
         self._error: BaseException | None = None
         self.port = 0
@@ -139,25 +141,24 @@ class FakeModel:
 
     async def _serve(self) -> None:
         self._stopped = asyncio.Event()
-        self._server = await asyncio.start_server(self._on_connect, HOST, 0)
+        self._serve_task = asyncio.current_task()
+        self._server = await self._ledger.start_server(self._on_connect, HOST, 0)
         self.port = self._server.sockets[0].getsockname()[1]
         self._ready.set()
         await self._stopped.wait()
 
     async def _shutdown(self) -> None:
         if self._server is not None:
-            self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+            await self._ledger.stop_server(self._server)
+        # In-flight streams are cancelled at once (grace 0); connections accepted
+        # meanwhile are closed too, so none outlives the loop (loop_teardown.py).
+        keep = [self._serve_task] if self._serve_task is not None else []
+        await self._ledger.close_all(0, keep=keep)
         if self._server is not None:
             await self._server.wait_closed()
         self._stopped.set()
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
         try:
             await self._handle(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError, ValueError):
@@ -165,7 +166,6 @@ class FakeModel:
         except asyncio.CancelledError:
             pass  # stop(): end quietly (asyncio would log a cancelled connection callback)
         finally:
-            self._tasks.discard(task)
             writer.close()
             with contextlib.suppress(ConnectionError, asyncio.CancelledError):
                 await writer.wait_closed()
