@@ -1,6 +1,6 @@
 """The drawer in real Chromium (issue 10 "Drawer"): projects and chats newest first,
-live state from the stream, a new chat in a project, and 5,000 chats searched
-without 5,000 rows in the DOM.
+live state from the stream, a chat made elsewhere appearing by itself, a new chat
+in a project, and 5,000 chats searched without 5,000 rows in the DOM.
 
 Chats are made by a second client of the same companion (the real app-server
 behind it); live state comes from real turns of the scripted model.
@@ -12,7 +12,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator, Page, Route, expect
 
 from tests.browser.companion import Companion
 from tests.browser.conftest import readme_shot
@@ -21,6 +21,8 @@ from tests.browser.guards import Guard
 from tests.browser.netproxy import NetProxy
 
 MAX_DOM_ROWS = 120  # what a phone screen plus overscan can hold; 5,000 must never be there
+POLL_MS = 15_000  # drawer-flow.js: the open drawer re-reads the list this often
+POLL_CHECK_MS = 5_000  # ... checking the list's age this often
 
 
 def make_repo(path: Path) -> Path:
@@ -97,6 +99,60 @@ def test_drawer_live_state_running_and_needs_approval(
     page.reload()
     expect(chat_row(page, first["id"])).to_be_visible()
     expect(chat_row(page, first["id"]).get_by_text("Running")).to_have_count(0)
+
+
+def test_drawer_shows_a_chat_made_elsewhere_without_a_refresh(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    """A chat created by another client and not yet run sends no stream event; the
+    open drawer still shows it within one poll, with nobody touching Refresh."""
+    page = paired_page
+    expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    reads: list[str] = []
+    page.on("request", lambda r: reads.append(r.url) if r.url.endswith("/v1/chats") else None)
+    chat = Other(companion).new_chat(git_repo)
+    expect(chat_row(page, chat["id"])).to_be_visible(timeout=POLL_MS + POLL_CHECK_MS + 5_000)
+    expect(chat_row(page, chat["id"]).get_by_role("button")).to_contain_text("Untitled chat")
+    assert 1 <= len(reads) <= 2, reads  # one poll (two if the first read raced the create)
+
+
+def test_drawer_reads_again_when_a_new_chat_runs_during_a_read(
+    companion: Companion, paired_page: Page, git_repo: Path
+) -> None:
+    """A turn in a chat the drawer does not know asks for the list; if a read is
+    already under way it may predate the chat, so the drawer reads once more (not
+    only at the next poll). The first read here is held until the whole turn's
+    events reached the page, then answered with what the companion said before the
+    chat existed."""
+    page = paired_page
+    expect(page.get_by_role("heading", name="Chats")).to_be_visible()
+    other = Other(companion)
+    made: list[dict[str, object]] = []
+    reads: list[float] = []
+
+    def hold_first_read(route: Route) -> None:
+        reads.append(time.monotonic())
+        if made:
+            route.continue_()
+            return
+        before = route.fetch()  # the list without the chat
+        made.append(other.new_chat(git_repo))
+        other.send(str(made[0]["id"]), "hello from elsewhere")
+        # The whole turn happens meanwhile: its events reach the page, which asks for
+        # the list (500 ms after an unknown chat's event) while this read is held.
+        other.wait_idle(str(made[0]["id"]))
+        time.sleep(1.5)
+        route.fulfill(response=before)
+
+    page.route("**/v1/chats", hold_first_read)
+    page.get_by_role("button", name="Refresh").click()
+    deadline = time.monotonic() + 30
+    while not made:  # Playwright runs the route handler while the page is waited on
+        assert time.monotonic() < deadline, "the held read never ran"
+        page.wait_for_timeout(100)
+    row = chat_row(page, str(made[0]["id"]))
+    expect(row).to_be_visible(timeout=POLL_MS // 2)  # well before the next poll
+    assert len(reads) >= 2, reads
 
 
 def test_drawer_new_chat_in_a_project(

@@ -9,7 +9,6 @@ import { createStream } from "./lib/stream.js";
 import { openStore } from "./lib/store.js";
 import { createOutbox } from "./lib/outbox.js";
 import { offerFromFragment } from "./lib/pairing.js";
-import { createDrawerModel } from "./lib/drawer-model.js";
 import { watchViewport } from "./lib/viewport.js";
 import { registerServiceWorker } from "./lib/sw-client.js";
 import { createConnectionPill } from "./views/connection-pill.js";
@@ -19,6 +18,7 @@ import { createDrawer } from "./views/drawer.js";
 import { createSettings } from "./views/settings.js";
 import { createAnnouncer } from "./views/status.js";
 import { createPairingFlow } from "./pairing-flow.js";
+import { createDrawerFlow, DRAWER_HEAD_KEY } from "./drawer-flow.js";
 import { createClientLog } from "./lib/client-log.js";
 
 // Read and remove the offer before anything else runs: the nonce must not stay
@@ -28,12 +28,8 @@ const initialOffer = offerFromFragment(location.hash);
 const initialChat = new URLSearchParams(location.hash.slice(1)).get("chat");
 if (location.hash) history.replaceState(history.state, "", location.pathname + location.search);
 
-const DRAWER_KEY = "last";
-const DRAWER_HEAD_KEY = "head"; // the first rows only: a launch paints them before reading all
-const HEAD_ROWS = 60;
 const PAIRING_KEY = "pairing";
 const LAST_CHAT_KEY = "lastChat";
-const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
 
 const screen = document.getElementById("screen");
 const root = document.getElementById("app");
@@ -55,14 +51,12 @@ async function main() {
   const outbox = await createOutbox({ api, store, stream });
   const clientLog = createClientLog(); // sent to the computer only from Settings
   clientLog.watch(stream);
-  const model = createDrawerModel();
 
   const pill = createConnectionPill();
   const chatPill = createConnectionPill(); // the conversation's header shows its own
   stream.onState((state) => {
     pill.set(state);
     chatPill.set(state);
-    if (screenName === "drawer") drawerStatus();
   });
   const bar = createAppBar({ pill, onBack: () => history.back(), onSettings: () => showSettings() });
   const banner = createUpdateBanner({ onReload: () => sw.reload() });
@@ -71,7 +65,16 @@ async function main() {
   const drawer = createDrawer({
     onOpenChat: (chat) => showChat(chat),
     onNewChat: (project) => newChat(project),
-    onRefresh: () => refreshDrawer(),
+    onRefresh: () => drawerFlow.refresh(),
+  });
+  const drawerFlow = createDrawerFlow({
+    api,
+    stream,
+    store,
+    drawer,
+    isPaired: () => Boolean(pairing),
+    isShown: () => screenName === "drawer",
+    onFrame: (frame) => frame.event === "approval_cleared" && frame.chatId && withPush((flow) => flow.chatSeen(frame.chatId)),
   });
   const settings = createSettings({ onUnpair: () => unpair(), onRestart: () => restartCodex(), onReload: () => sw.reload() });
   // The conversation (with the Markdown parser and sanitiser) is not needed for the first
@@ -99,7 +102,7 @@ async function main() {
         api.post("/v1/pairing/revoke", { deviceId: previous.deviceId }).catch(() => {});
       }
       showDrawer({ replace: true });
-      refreshDrawer();
+      drawerFlow.refresh();
       prefetchConversation();
     },
     onCancel: () => (pairing ? showDrawer({ replace: true }) : null),
@@ -112,7 +115,7 @@ async function main() {
     pushLoad.then(fn).catch(() => (pushLoad = null)); // a failed load is tried again next time
   };
   // A notification's tap in an open window (sw.js) or at launch (initialChat).
-  const openChatById = (id) => pairing && openChat?.id !== id && showChat(model.chat(id) ?? { id, title: "" });
+  const openChatById = (id) => pairing && openChat?.id !== id && showChat(drawerFlow.chat(id) ?? { id, title: "" });
   const sw = registerServiceWorker({ onUpdate: () => (banner.show(), settings.showUpdate()), onOpenChat: openChatById });
 
   let opening = 0; // bumped by every screen change: a slower chat open gives way
@@ -145,7 +148,7 @@ async function main() {
     mount("drawer", drawer.element, { title: "Chats", canGoBack: false });
     store.del("meta", LAST_CHAT_KEY).catch(() => {});
     if (replace) history.replaceState({ screen: "drawer" }, "");
-    drawerStatus();
+    drawerFlow.shown();
   }
 
   async function showChat(chat, { push = true } = {}) {
@@ -190,7 +193,7 @@ async function main() {
     if (!pairing) return;
     const state = event.state ?? {};
     if (state.screen === "chat" && state.chatId) {
-      const chat = model.chat(state.chatId);
+      const chat = drawerFlow.chat(state.chatId);
       if (chat) return showChat(chat, { push: false });
     }
     if (state.screen === "settings") return showSettings();
@@ -199,93 +202,16 @@ async function main() {
 
   // ---- drawer ----------------------------------------------------------------
 
-  function drawerStatus() {
-    if (stream.state === "connected") drawer.setStatus("");
-    else if (model.hasData()) drawer.setStatus(stream.state === "offline" ? "Offline: showing saved chats." : "Reconnecting… showing saved chats.");
-  }
-
-  let paintFrame = 0;
-  function paintDrawer() {
-    if (paintFrame) return;
-    paintFrame = requestAnimationFrame(() => {
-      paintFrame = 0;
-      drawer.setData(model.view());
-    });
-  }
-
-  let saveTimer = 0;
-  function saveDrawer() {
-    clearTimeout(saveTimer);
-    saveTimer = 0;
-    if (!model.hasData()) return;
-    store.put("drawer", DRAWER_HEAD_KEY, model.snapshot({ limit: HEAD_ROWS })).catch(() => {});
-    store.put("drawer", DRAWER_KEY, model.snapshot()).catch(() => {});
-  }
-  function saveDrawerSoon() {
-    clearTimeout(saveTimer);
-    saveTimer = setTimeout(saveDrawer, 1000);
-  }
-  // Leaving the page (home screen, app switcher, reload) writes a pending save at once.
-  const flushDrawer = () => saveTimer && saveDrawer();
-  window.addEventListener("pagehide", flushDrawer);
-  document.addEventListener("visibilitychange", () => document.visibilityState === "hidden" && flushDrawer());
-
-  let refreshing = null;
-  let fresh = false; // the drawer holds the companion's list (not only a saved one)
-  function refreshDrawer() {
-    if (!pairing) return Promise.resolve();
-    refreshing ??= (async () => {
-      drawer.setRefreshing(true);
-      try {
-        const startedAt = Date.now();
-        const [projects, chats] = await Promise.all([api.get("/v1/projects"), api.get("/v1/chats")]);
-        model.setSnapshot({ projects, chats }, { startedAt });
-        fresh = true;
-        paintDrawer();
-        saveDrawerSoon();
-        drawerStatus();
-      } catch (error) {
-        if (error.status !== 401) drawer.setStatus(error.message, "error");
-      } finally {
-        drawer.setRefreshing(false);
-        refreshing = null;
-      }
-    })();
-    return refreshing;
-  }
-
   async function newChat(project) {
     try {
       const chat = await api.post("/v1/chats", { cwd: project.cwd });
-      await refreshDrawer();
-      showChat(model.chat(chat.id) ?? chat);
+      await drawerFlow.refresh();
+      showChat(drawerFlow.chat(chat.id) ?? chat);
     } catch (error) {
       if (error.status !== 401) announce(error.message, "error");
     }
   }
 
-  let refreshTimer = 0;
-  stream.subscribe((frame) => {
-    if (frame.event === "resync") {
-      refreshDrawer();
-      return;
-    }
-    if (frame.event === "approval_cleared" && frame.chatId) withPush((flow) => flow.chatSeen(frame.chatId));
-    const outcome = model.apply(frame);
-    const renamed = frame.event === "turn_started" && PLACEHOLDER_TITLES.has(String(model.chat(frame.chatId)?.title ?? "").toLowerCase());
-    if (outcome === "unknown" || renamed) {
-      // A chat started elsewhere (desktop, CLI), or a first message names the chat: fetch the list.
-      clearTimeout(refreshTimer);
-      refreshTimer = setTimeout(refreshDrawer, 500);
-    }
-    if (outcome === "changed") {
-      paintDrawer();
-      saveDrawerSoon();
-    }
-  });
-  stream.onState((state) => {
-    if (state === "connected" && pairing) refreshDrawer();
-  });
   setInterval(() => drawer.tick(), 60_000);
 
   // ---- settings ---------------------------------------------------------------
@@ -336,8 +262,7 @@ async function main() {
     stream.stop();
     pairing = null;
     await Promise.allSettled([outbox.clear(), store.clearOrigin()]);
-    model.setSnapshot({ projects: [], chats: [] });
-    drawer.setData(model.view());
+    drawerFlow.forget();
     history.replaceState({ screen: "pairing" }, "");
     showPairing(null, message, tone);
   }
@@ -368,30 +293,16 @@ async function main() {
     return;
   }
   const [, head, lastChat] = await saved;
-  if (head) {
-    model.setSnapshot(head);
-    drawer.setData(model.view());
-  }
-  // The whole saved list follows (5,000 rows take a while to read); the companion's
-  // answer, if it came first, is newer and wins.
-  store
-    .get("drawer", DRAWER_KEY)
-    .then((all) => {
-      if (all && !fresh) {
-        model.setSnapshot(all);
-        paintDrawer();
-      }
-    })
-    .catch(() => {});
+  drawerFlow.restore(head);
   stream.start();
-  refreshDrawer();
+  drawerFlow.refresh();
   setTimeout(() => withPush((flow) => flow.resend()), 2000); // after the first paint
   const reopen = initialChat ? { id: initialChat, title: "" } : lastChat;
   if (reopen?.id) {
     // A launch returns to the chat that was open (or a notification's), painted from its
     // saved page at once; the drawer is one step back.
     history.replaceState({ screen: "drawer" }, "");
-    showChat(model.chat(reopen.id) ?? reopen);
+    showChat(drawerFlow.chat(reopen.id) ?? reopen);
   } else {
     showDrawer({ replace: true });
     prefetchConversation();
