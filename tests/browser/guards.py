@@ -35,9 +35,13 @@ class Guard:
 
     def allow_network_errors(self) -> None:
         """The browser's own lines for requests a network cut broke (called by
-        ``proxy.cut()``): a fetch in flight ends in ``net::ERR_EMPTY_RESPONSE`` or a
-        reset, the stream socket "failed". Page errors and rejections still count."""
-        self.allow(r"net::ERR_(EMPTY_RESPONSE|CONNECTION_(RESET|REFUSED|CLOSED|ABORTED))")
+        ``proxy.cut()``): a fetch in flight ends in ``net::ERR_EMPTY_RESPONSE``, a
+        reset, or ``ERR_SOCKET_NOT_CONNECTED`` (its socket aborted while the request
+        was being written), the stream socket "failed". Page errors and rejections
+        still count."""
+        self.allow(
+            r"net::ERR_(EMPTY_RESPONSE|SOCKET_NOT_CONNECTED|CONNECTION_(RESET|REFUSED|CLOSED|ABORTED))"
+        )
         self.allow(r"WebSocket connection to .* failed")
 
     def add(self, text: str) -> None:

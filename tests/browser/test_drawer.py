@@ -111,9 +111,10 @@ def test_drawer_shows_a_chat_made_elsewhere_without_a_refresh(
     reads: list[str] = []
     page.on("request", lambda r: reads.append(r.url) if r.url.endswith("/v1/chats") else None)
     chat = Other(companion).new_chat(git_repo)
-    expect(chat_row(page, chat["id"])).to_be_visible(timeout=POLL_MS + POLL_CHECK_MS + 5_000)
+    # One poll normally; two if a poll's read left just before the chat existed.
+    expect(chat_row(page, chat["id"])).to_be_visible(timeout=2 * POLL_MS + POLL_CHECK_MS + 5_000)
     expect(chat_row(page, chat["id"]).get_by_role("button")).to_contain_text("Untitled chat")
-    assert 1 <= len(reads) <= 2, reads  # one poll (two if the first read raced the create)
+    assert 1 <= len(reads) <= 3, reads  # polls only: no read per stream frame or per check
 
 
 def test_drawer_reads_again_when_a_new_chat_runs_during_a_read(

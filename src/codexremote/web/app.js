@@ -65,7 +65,7 @@ async function main() {
   const drawer = createDrawer({
     onOpenChat: (chat) => showChat(chat),
     onNewChat: (project) => newChat(project),
-    onRefresh: () => drawerFlow.refresh(),
+    onRefresh: () => drawerFlow.refresh({ coalesce: true }), // a read under way is fresh enough
   });
   const drawerFlow = createDrawerFlow({
     api,

@@ -82,11 +82,15 @@ export function createDrawerFlow({ api, stream, store, drawer, isPaired, isShown
 
   let refreshing = null;
   let again = false; // asked for while a read was under way: that read may predate the reason
-  /** Read the list; resolves once a read that left after this call has ended. */
-  function refresh() {
+  /**
+   * Read the list; resolves once a read that left after this call has ended.
+   * `coalesce`: a read already under way will do (the stream's connect, right after
+   * the launch's or the pairing's own read: no second read of 5,000 chats).
+   */
+  function refresh({ coalesce = false } = {}) {
     if (!isPaired()) return Promise.resolve();
     if (refreshing) {
-      again = true;
+      if (!coalesce) again = true;
       return refreshing;
     }
     refreshing = (async () => {
@@ -130,7 +134,7 @@ export function createDrawerFlow({ api, stream, store, drawer, isPaired, isShown
     }
   });
   stream.onState((state) => {
-    if (state === "connected") refresh();
+    if (state === "connected") refresh({ coalesce: true });
     if (isShown()) status();
   });
   // Only while it is looked at: a phone in a pocket or on a chat reads nothing.
