@@ -8,6 +8,7 @@ behind it); live state comes from real turns of the scripted model.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import time
 from pathlib import Path
@@ -170,7 +171,7 @@ def test_drawer_new_chat_in_a_project(
     expect(page.locator("[data-chat-id]")).to_have_count(2)
 
 
-SEED_JS = """async ({count, projects}) => {
+SEED_JS = """async ({count, projects, ageS = 0}) => {
   const base = document.querySelector('script[type=module]').src.replace(/app\\.js$/, "");
   const { openStore } = await import(base + "lib/store.js");
   const store = await openStore();
@@ -183,7 +184,8 @@ SEED_JS = """async ({count, projects}) => {
   const chats = [];
   for (let i = 0; i < count; i += 1) {
     chats.push({ id: `chat-${i}`, projectId: `p${i % projects}`, title: `Seeded chat ${i}`,
-                 preview: "", updatedAt: now - i * 60, isRunning: false, pendingApprovals: 0 });
+                 preview: "", updatedAt: now - ageS - i * 60, isRunning: false,
+                 pendingApprovals: 0 });
   }
   await store.put("drawer", "last", { projects: list, chats });
   // What the page itself saves beside it: the first screenful, painted before the rest.
@@ -253,6 +255,36 @@ def test_drawer_5000_chats_paint_from_storage_and_search_fast(
         + ", ".join(f"{t:.1f}" for t in timings)
         + f" ms; DOM rows at the end {dom_rows(page)}"
     )
+
+
+CALENDAR_LABEL_JS = """(time) => {
+  const date = new Date(time.dateTime);
+  const sameYear = date.getFullYear() === new Date().getFullYear();
+  const options = { day: "numeric", month: "short" };
+  if (!sameYear) options.year = "numeric";
+  return new Intl.DateTimeFormat(undefined, options).format(date);
+}"""
+
+
+def test_drawer_calendar_labels_fill_in_after_the_first_paint(
+    paired_page: Page, proxy: NetProxy, guard: Guard
+) -> None:
+    """A chat older than six days is labelled with a date ("23 Oct"); the page's first
+    date formatter loads the locale's calendar data, which costs more than the rest of
+    the drawer's paint (lib/time.js), so the rows paint first and the dates follow."""
+    guard.allow(r"net::ERR_|WebSocket connection to .* failed")
+    guard.allow(r"resource error: <script> .*/__probe__\.js")
+    page = paired_page
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.evaluate(SEED_JS, {"count": 30, "projects": 1, "ageS": 40 * 86_400})
+    proxy.cut()  # the saved (old) chats stay on screen
+    page.reload()
+    time_of_first = chat_row(page, "chat-0").locator("time")
+    expect(time_of_first).to_be_attached()
+    expected = str(time_of_first.evaluate(CALENDAR_LABEL_JS))
+    assert re.search(r"\d", expected), expected  # a day of the month, e.g. "23 Oct"
+    expect(time_of_first).to_have_text(expected)
+    expect(page.locator("[data-chat-id] time:empty")).to_have_count(0)  # every row in view
 
 
 PULL_JS = """(distance) => {

@@ -6,7 +6,7 @@
 // setData(); the view never fetches.
 
 import { clear, h } from "../lib/dom.js";
-import { relativeTime } from "../lib/time.js";
+import { prepareCalendar, relativeTime } from "../lib/time.js";
 import { newestFirst } from "../lib/drawer-model.js";
 
 const HEADER_REM = 3; // project header row
@@ -25,6 +25,7 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
   let query = "";
   let frame = 0;
   const rendered = new Map(); // key -> {element, signature}
+  let calendarAsked = false; // rows painted without their calendar label wait for it
 
   const search = h("input", {
     class: "input search",
@@ -112,16 +113,19 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
     const to = viewport.scrollTop + (viewport.clientHeight || window.innerHeight) + OVERSCAN_PX;
     const keep = new Set();
     const now = Date.now();
+    let labelsMissing = false;
     for (let i = firstRowAt(Math.max(0, from)); i < rows.length && rows[i].top < to; i += 1) {
       const row = rows[i];
-      const signature = rowSignature(row, now);
+      const label = row.type === "chat" ? relativeTime(row.chat.updatedAt * 1000, now, { ifReady: true }) : "";
+      if (label === null) labelsMissing = true;
+      const signature = rowSignature(row, label ?? "");
       keep.add(row.key);
       const old = rendered.get(row.key);
       if (old && old.signature === signature) {
         old.element.style.transform = `translateY(${row.top}px)`;
         continue;
       }
-      const element = row.type === "project" ? projectRow(row.project) : chatRow(row.chat, now);
+      const element = row.type === "project" ? projectRow(row.project) : chatRow(row.chat, label ?? "");
       element.style.transform = `translateY(${row.top}px)`;
       element.style.height = `${row.height}px`;
       if (old) old.element.replaceWith(element);
@@ -134,12 +138,22 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
         rendered.delete(key);
       }
     }
+    if (labelsMissing && !calendarAsked) {
+      // The first calendar formatter is slow (lib/time.js): the list paints first.
+      calendarAsked = true;
+      requestAnimationFrame(() =>
+        setTimeout(() => {
+          prepareCalendar();
+          schedule();
+        }, 0),
+      );
+    }
   }
 
-  function rowSignature(row, now) {
+  function rowSignature(row, label) {
     if (row.type === "project") return row.project.title;
     const c = row.chat;
-    return `${c.title}|${c.updatedAt}|${c.running}|${c.needsApproval}|${relativeTime(c.updatedAt * 1000, now)}`;
+    return `${c.title}|${c.updatedAt}|${c.running}|${c.needsApproval}|${label}`;
   }
 
   function projectRow(project) {
@@ -151,7 +165,7 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
     );
   }
 
-  function chatRow(chat, now) {
+  function chatRow(chat, label) {
     const badges = [];
     if (chat.needsApproval) badges.push(h("span", { class: "badge attention", text: "Needs you" }));
     if (chat.running) badges.push(h("span", { class: "badge running", text: "Running" }));
@@ -162,7 +176,7 @@ export function createDrawer({ onOpenChat, onNewChat, onRefresh }) {
         "button",
         { class: "chat-button", type: "button", on: { click: () => onOpenChat(chat) } },
         h("span", { class: "chat-title", text: chat.title }),
-        h("span", { class: "chat-meta" }, h("time", { class: "chat-time", dateTime: new Date(chat.updatedAt * 1000).toISOString(), text: relativeTime(chat.updatedAt * 1000, now) }), ...badges),
+        h("span", { class: "chat-meta" }, h("time", { class: "chat-time", dateTime: new Date(chat.updatedAt * 1000).toISOString(), text: label }), ...badges),
       ),
     );
   }
