@@ -46,7 +46,6 @@ class NetProxy:
         self.offline = False
         self.on_cut: Callable[[], None] | None = None  # e.g. the page guard's allowance
         self.connections = 0
-        self._writers: set[asyncio.StreamWriter] = set()
         self._ledger = ConnectionLedger()  # every transport, until stop() closes it
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -98,16 +97,13 @@ class NetProxy:
 
     async def _cut(self) -> None:
         self.offline = True
-        for writer in list(self._writers):
-            _abort(writer)
-        self._writers.clear()
+        self._ledger.abort_all()  # both sides of every connection, streams included
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.offline:
             _abort(writer)
             return
         self.connections += 1
-        self._writers.add(writer)
         try:
             await self._serve(reader, writer)
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
@@ -117,7 +113,6 @@ class NetProxy:
             # cancelled handler as an ERROR.
             _abort(writer)
         finally:
-            self._writers.discard(writer)
             with contextlib.suppress(Exception):
                 writer.close()
 
@@ -136,7 +131,6 @@ class NetProxy:
         upstream_reader, upstream_writer = await self._ledger.open_connection(
             "127.0.0.1", self.upstream_port
         )
-        self._writers.add(upstream_writer)
         try:
             if names.get(b"upgrade", b"").lower() == b"websocket":
                 upstream_writer.write(head)
@@ -163,7 +157,6 @@ class NetProxy:
             writer.write(_closing(response))
             await writer.drain()
         finally:
-            self._writers.discard(upstream_writer)
             with contextlib.suppress(Exception):
                 upstream_writer.close()
 

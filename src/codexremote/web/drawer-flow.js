@@ -14,7 +14,7 @@ export const DRAWER_HEAD_KEY = "head"; // the first rows only: a launch paints t
 const HEAD_ROWS = 60;
 const SAVE_DELAY_MS = 1000;
 const UNKNOWN_CHAT_DELAY_MS = 500; // a burst of events for a new chat: one read
-export const POLL_MS = 15_000;
+const POLL_MS = 15_000;
 const POLL_CHECK_MS = 5000; // how often the open drawer checks its list's age (no request)
 const PLACEHOLDER_TITLES = new Set(["", "untitled chat", "new thread"]); // the companion renames these on a send
 
@@ -108,10 +108,15 @@ export function createDrawerFlow({ api, stream, store, drawer, isPaired, isShown
     return refreshing;
   }
 
-  /** The drawer came on screen: a list older than POLL_MS is read again. */
+  /** A list older than POLL_MS is read again (a read under way is not old). */
+  function readIfStale() {
+    if (stream.state === "connected" && Date.now() - readAt >= POLL_MS) refresh();
+  }
+
+  /** The drawer came on screen. */
   function shown() {
     status();
-    if (readAt && Date.now() - readAt >= POLL_MS && stream.state === "connected") refresh();
+    readIfStale();
   }
 
   let unknownTimer = 0;
@@ -138,9 +143,7 @@ export function createDrawerFlow({ api, stream, store, drawer, isPaired, isShown
     if (isShown()) status();
   });
   // Only while it is looked at: a phone in a pocket or on a chat reads nothing.
-  setInterval(() => {
-    if (document.visibilityState === "visible" && isShown() && stream.state === "connected" && Date.now() - readAt >= POLL_MS) refresh();
-  }, POLL_CHECK_MS);
+  setInterval(() => document.visibilityState === "visible" && isShown() && readIfStale(), POLL_CHECK_MS);
 
   /** A launch: the saved first rows at once, the whole saved list when read (if the companion's answer is not there first). */
   function restore(head) {
